@@ -1,0 +1,60 @@
+"""The ``station`` command line: a thin layer over :mod:`station.services`.
+
+Each command group lives in its own module with a ``register(subparsers)`` function.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from ..config import ConfigError
+from ..home import HomeError
+from ..register.db import RegisterError
+from . import inbox as _inbox
+
+COMMAND_MODULES = [_inbox]
+
+EPILOG = """常用命令 common commands:
+  station demo              生成演示数据并启动  create a demo home and start the station
+  station ingest            导入收件箱中的文件  apply everything in inbox/
+  station watch             持续监视收件箱      watch inbox/ and apply deliveries as they arrive
+  station status            查看登记库和收件记录 register counts and recent deliveries
+"""
+
+
+class UserError(Exception):
+    """Something the user can fix; the message (Chinese) says what and how."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="station", description="基金监督站 — fund supervision station",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", metavar="DIR",
+                        help="工作目录（默认取 STATION_HOME 环境变量，否则为当前目录）")
+    parser.add_argument("--version", action="version", version=f"station {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args) or 0
+    except (ConfigError, HomeError, RegisterError, UserError) as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Helpers shared by the command modules: opening the station, dates, output."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from rich.console import Console
+
+from ..home import resolve_home
+from ..services.station import Station
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def open_station(args: argparse.Namespace) -> Station:
+    return Station.open(resolve_home(args.home))
+
+
+def as_of_arg(value: str) -> dt.date:
+    from ..normalise import FieldError, parse_date
+    try:
+        iso = parse_date(value)
+    except FieldError as e:
+        raise argparse.ArgumentTypeError(e.reason) from None
+    if iso is None:
+        raise argparse.ArgumentTypeError("请给出日期，如 2026-11-15")
+    return dt.date.fromisoformat(iso)

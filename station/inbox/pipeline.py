@@ -1,0 +1,275 @@
+"""Taking one delivery from the inbox into the register.
+
+For each file: hash it; if the same bytes were applied before, record a duplicate;
+otherwise read → recognise → map and normalise → apply, in **one** write transaction
+together with its ledger entry. Only after the commit is the original moved, byte for
+byte, to ``inbox/processed/YYYY-MM/`` (or ``inbox/rejected/`` with a reason file). The
+ledger records where the file is going before it goes, so a crash between the commit
+and the move is finished on the next run instead of applying the file twice.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..config import Config
+from ..formats import UnreadableFile, open_rows
+from ..home import Home
+from ..kinds.mapping import RowRejected, RowSkipped, row_mapper
+from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
+from ..kinds.spec import DEPARTMENTS, KINDS
+from ..register.apply import RowWriter
+from ..register.db import now_iso, write_transaction
+
+IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
+           ".*", "README.md", "*.reason.txt")
+
+Progress = Callable[[str, int], None]   # (file name, rows done so far)
+
+
+@dataclass
+class DeliveryResult:
+    name: str
+    status: str                  # applied | duplicate | rejected
+    delivery_id: int | None = None
+    kind: str | None = None
+    department: str | None = None
+    rows_applied: int = 0
+    rows_rejected: int = 0
+    rows_skipped: int = 0
+    reason: str | None = None
+    duplicate_of: int | None = None
+    stored_path: str | None = None
+    seconds: float = 0.0
+    recovered: bool = False      # a crash-interrupted move finished now
+
+    @property
+    def kind_title(self) -> str:
+        return KINDS[self.kind].title if self.kind in KINDS else ""
+
+
+def is_ignored(path: Path) -> bool:
+    return any(fnmatch.fnmatch(path.name, pat) for pat in IGNORED)
+
+
+def inbox_files(home: Home) -> list[Path]:
+    """Every candidate delivery in the inbox, oldest first; processed/ and rejected/ are skipped."""
+    found = []
+    skip = {home.processed.resolve(), home.rejected.resolve()}
+    for dirpath, dirnames, filenames in os.walk(home.inbox):
+        d = Path(dirpath)
+        dirnames[:] = sorted(n for n in dirnames
+                             if (d / n).resolve() not in skip and not n.startswith("."))
+        for n in sorted(filenames):
+            p = d / n
+            if not is_ignored(p) and p.is_file() and not p.is_symlink():
+                found.append(p)
+    return found
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _unique_destination(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name (2).ext`` … so that nothing is ever overwritten."""
+    dest = folder / name
+    stem, suffix = os.path.splitext(name)
+    n = 2
+    while dest.exists() or dest.is_symlink():
+        dest = folder / f"{stem} ({n}){suffix}"
+        n += 1
+    return dest
+
+
+def _safe_name(name: str) -> str:
+    """A file name that cannot climb out of its folder or hide its ending."""
+    cleaned = "".join(c if c.isprintable() and c not in "/\\\r\n\t" and not
+                      (0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 or c in "\u200e\u200f")
+                      else "_" for c in name)
+    cleaned = cleaned.strip(" .") or "unnamed"
+    return cleaned[:200]
+
+
+class Pipeline:
+    """Applies deliveries for one home. Use one instance per thread (it owns ``conn``)."""
+
+    def __init__(self, home: Home, cfg: Config, conn: sqlite3.Connection,
+                 on_progress: Progress | None = None):
+        self.home, self.cfg, self.conn = home, cfg, conn
+        self.on_progress = on_progress
+
+    # ------------------------------------------------------------------ public
+
+    def process(self, path: Path) -> DeliveryResult:
+        started = time.perf_counter()
+        result = self._process(Path(path))
+        result.seconds = time.perf_counter() - started
+        return result
+
+    # ------------------------------------------------------------------ steps
+
+    def _department_of(self, path: Path) -> str | None:
+        try:
+            rel = path.resolve().relative_to(self.home.inbox.resolve())
+        except ValueError:
+            return None
+        return rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] in DEPARTMENTS else None
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.home.inbox.resolve()))
+        except ValueError:
+            return str(path)
+
+    def _process(self, path: Path) -> DeliveryResult:
+        name = path.name
+        try:
+            size = path.stat().st_size
+            if size > self.cfg.limits.max_bytes:
+                return self._reject(path, None, size, (
+                    f"文件大小 {size / 1024 / 1024:.1f} MB 超过上限 {self.cfg.limits.max_file_mb} MB。"
+                    "请确认文件是否正确；如确需导入，请在 rules.yaml 的 limits.max_file_mb 中调大上限。"))
+            digest = sha256_of(path)
+        except OSError as e:
+            return DeliveryResult(name, "rejected", reason=f"无法读取文件：{e.strerror}")
+
+        done = self._finish_interrupted(path, digest)
+        if done is not None:
+            return done
+        earlier = self.conn.execute(
+            "SELECT id, original_name FROM deliveries WHERE sha256 = ? AND status = 'applied' "
+            "ORDER BY id LIMIT 1", (digest,)).fetchone()
+        if earlier is not None:
+            return self._duplicate(path, digest, size, earlier)
+
+        folder_dept = self._department_of(path)
+        try:
+            with open_rows(path, max_bytes=self.cfg.limits.max_bytes,
+                           max_cell_chars=self.cfg.limits.max_cell_chars,
+                           max_columns=self.cfg.limits.max_columns) as source:
+                rows = iter(source)
+                head = list(islice(rows, HEADER_SEARCH_ROWS))
+                if not head:
+                    raise UnreadableFile("文件中没有任何数据行。请确认对方导出时选择了正确的数据。")
+                rec = recognise(head, self.cfg, department=folder_dept, file_name=name)
+                body = chain((r for r in head if r[0] > rec.header_row), rows)
+                return self._apply(path, digest, size, rec, source, body)
+        except (UnreadableFile, Unrecognised) as e:
+            return self._reject(path, digest, size, str(e))
+
+    def _apply(self, path: Path, digest: str, size: int, rec, source,
+               body: Iterator[tuple[int, list]]) -> DeliveryResult:
+        spec = rec.kind
+        department = self.cfg.kinds[spec.name].department
+        dest = _unique_destination(self._processed_folder(), _safe_name(path.name))
+        stored = str(dest.relative_to(self.home.root))
+        mapper = row_mapper(rec)
+        skipped = 0
+        with write_transaction(self.conn):
+            cur = self.conn.execute(
+                "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size, kind,"
+                " department, status, format, encoding, header_row, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?)",
+                (digest, path.name, self._relative(path), stored, size, spec.name, department,
+                 source.format, source.encoding, rec.header_row, now_iso()))
+            delivery_id = cur.lastrowid
+            writer = RowWriter(self.conn, spec, delivery_id)
+            progress_every = 20000
+            next_progress = progress_every
+            for row_no, cells in body:
+                try:
+                    writer.add(row_no, mapper(cells))
+                except RowRejected as e:
+                    writer.reject(row_no, str(e), cells)
+                except RowSkipped:
+                    skipped += 1
+                if self.on_progress and writer.applied + len(writer.rows) >= next_progress:
+                    self.on_progress(path.name, next_progress)
+                    next_progress += progress_every
+            writer.flush()
+            total = writer.applied + writer.rejected_count + skipped
+            self.conn.execute(
+                "UPDATE deliveries SET rows_total = ?, rows_applied = ?, rows_rejected = ?,"
+                " rows_skipped = ?, applied_at = ? WHERE id = ?",
+                (total, writer.applied, writer.rejected_count, skipped, now_iso(), delivery_id))
+        self._move(path, dest)
+        return DeliveryResult(path.name, "applied", delivery_id, spec.name, department,
+                              writer.applied, writer.rejected_count, skipped, stored_path=stored)
+
+    def _processed_folder(self) -> Path:
+        folder = self.home.processed / time.strftime("%Y-%m")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _duplicate(self, path: Path, digest: str, size: int, earlier) -> DeliveryResult:
+        earlier_id, earlier_name = earlier
+        dest = _unique_destination(self._processed_folder(), _safe_name(path.name))
+        stored = str(dest.relative_to(self.home.root))
+        reason = f"与第 {earlier_id} 号报送「{earlier_name}」内容完全相同，未重复导入。"
+        with write_transaction(self.conn):
+            cur = self.conn.execute(
+                "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size,"
+                " status, reason, duplicate_of, received_at)"
+                " VALUES (?, ?, ?, ?, ?, 'duplicate', ?, ?, ?)",
+                (digest, path.name, self._relative(path), stored, size, reason, earlier_id, now_iso()))
+        self._move(path, dest)
+        return DeliveryResult(path.name, "duplicate", cur.lastrowid, reason=reason,
+                              duplicate_of=earlier_id, stored_path=stored)
+
+    def _reject(self, path: Path, digest: str | None, size: int, reason: str) -> DeliveryResult:
+        dest = _unique_destination(self.home.rejected, _safe_name(path.name))
+        stored = str(dest.relative_to(self.home.root))
+        with write_transaction(self.conn):
+            cur = self.conn.execute(
+                "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size,"
+                " status, reason, received_at) VALUES (?, ?, ?, ?, ?, 'rejected', ?, ?)",
+                (digest or "", path.name, self._relative(path), stored, size, reason, now_iso()))
+        self._move(path, dest)
+        note = dest.with_name(dest.name + ".reason.txt")
+        fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"文件：{path.name}\n时间：{now_iso()}\n原因：{reason}\n")
+        return DeliveryResult(path.name, "rejected", cur.lastrowid, reason=reason, stored_path=stored)
+
+    def _finish_interrupted(self, path: Path, digest: str) -> DeliveryResult | None:
+        """A delivery committed to the ledger but not yet moved (the station was killed in
+        between): move it where the ledger says, without applying it again.
+
+        Rejected deliveries are not recovered this way: a file put back into the inbox after
+        rules.yaml was fixed must be tried again."""
+        row = self.conn.execute(
+            "SELECT id, status, stored_path, kind, department, rows_applied, rows_rejected, rows_skipped,"
+            " reason FROM deliveries WHERE sha256 = ? AND original_path = ?"
+            " AND status IN ('applied', 'duplicate') ORDER BY id DESC LIMIT 1",
+            (digest, self._relative(path))).fetchone()
+        if row is None or not row[2] or (self.home.root / row[2]).exists():
+            return None
+        dest = self.home.root / row[2]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self._move(path, dest)
+        return DeliveryResult(path.name, row[1], row[0], row[3], row[4], row[5] or 0, row[6] or 0,
+                              row[7] or 0, reason=row[8], stored_path=row[2], recovered=True)
+
+    def _move(self, src: Path, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(src, dest)
+        except OSError:
+            shutil.move(str(src), str(dest))
+        try:
+            os.chmod(dest, 0o600)
+        except OSError:
+            pass

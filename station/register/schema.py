@@ -1,0 +1,177 @@
+"""The register's schema: one table per delivery kind, the delivery ledger, anomalies and
+the review log. Managed with sqlite-utils; created idempotently on every connect.
+
+Kind tables mirror :mod:`station.kinds.spec`: one column per field (an ``id`` field also
+gets ``<column>_valid``), plus
+
+- ``nk``          the natural key (see :func:`station.kinds.mapping.natural_key`), unique:
+                  re-delivering a record updates it in place (upsert);
+- ``delivery_id`` the ledger entry of the delivery that last wrote the record;
+- ``row_no``      its row number in that delivery — evidence for reviewers.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+from ..kinds.spec import KINDS, KindSpec
+
+SCHEMA_VERSION = 1
+
+SQL_TYPES = {
+    "id": str, "name": str, "text": str, "code": str, "subject": str, "date": str,
+    "month": str, "level": str, "year": int, "int": int, "amount": float,
+}
+
+# Indexes that the rules join and filter on (NOTES.md: index, then ANALYZE).
+KIND_INDEXES: dict[str, list[tuple[str, ...]]] = {
+    "persons": [("id_number",), ("status",), ("name",)],
+    "units": [("credit_code",)],
+    "payments": [("id_number", "period"), ("period",)],
+    "subsidies": [("id_number",)],
+    "resident_medical": [("id_number", "year")],
+    "household_deaths": [("id_number",)],
+    "cremations": [("id_number",), ("name", "birth_date")],
+    "enterprises": [("credit_code",)],
+    "new_students": [("id_number",)],
+    "disability_changes": [("id_number", "change_date")],
+    "scan_index": [("subject",)],
+}
+
+
+def kind_columns(spec: KindSpec) -> dict[str, type]:
+    cols: dict[str, type] = {"nk": str}
+    for f in spec.fields:
+        cols[f.column] = SQL_TYPES[f.type]
+        if f.type == "id":
+            cols[f.column + "_valid"] = int
+    cols["delivery_id"] = int
+    cols["row_no"] = int
+    return cols
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    db = sqlite_utils.Database(conn)
+    if db["meta"].exists() and conn.execute(
+            "SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _create(db)
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                     (str(SCHEMA_VERSION),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _create(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+
+    db["deliveries"].create({
+        "id": int,
+        "sha256": str,
+        "original_name": str,     # the file name as delivered
+        "original_path": str,     # where it was found, relative to the inbox
+        "stored_path": str,       # where the original now lies, relative to the home
+        "size": int,
+        "kind": str,
+        "department": str,
+        "status": str,            # applied | duplicate | rejected
+        "format": str,
+        "encoding": str,
+        "header_row": int,
+        "rows_total": int,
+        "rows_applied": int,
+        "rows_rejected": int,
+        "rows_skipped": int,      # totals lines and the like
+        "reason": str,            # why a file was rejected, or what it duplicates
+        "duplicate_of": int,
+        "received_at": str,
+        "applied_at": str,
+    }, pk="id", not_null={"sha256", "original_name", "status", "received_at"},
+        defaults={"rows_total": 0, "rows_applied": 0, "rows_rejected": 0, "rows_skipped": 0},
+        if_not_exists=True)
+    db["deliveries"].create_index(["sha256"], if_not_exists=True)
+    db["deliveries"].create_index(["received_at"], if_not_exists=True)
+
+    db["rejected_rows"].create({
+        "id": int, "delivery_id": int, "row_no": int, "reason": str, "raw": str,
+    }, pk="id", foreign_keys=[("delivery_id", "deliveries", "id")], if_not_exists=True)
+    db["rejected_rows"].create_index(["delivery_id", "row_no"], if_not_exists=True)
+
+    for spec in KINDS.values():
+        table = db[spec.table_name]
+        if not table.exists():
+            db.execute(_kind_ddl(spec))
+        table.create_index(["nk"], unique=True, if_not_exists=True)
+        table.create_index(["delivery_id"], if_not_exists=True)
+        for cols in KIND_INDEXES.get(spec.name, []):
+            table.create_index(list(cols), if_not_exists=True)
+
+    # Anomalies: one row per (rule, subject, period), refreshed by every evaluation.
+    # ``period`` is '' where the rule has none (so that UNIQUE works; shown as null).
+    db["anomalies"].create({
+        "id": int,
+        "rule": str,
+        "subject": str,
+        "period": str,
+        "department": str,        # the partner department whose data raised it
+        "severity": str,
+        "name": str,              # the subject's name, for display and search
+        "amount": float,
+        "evidence": str,          # JSON: the records that caused it, with delivery and row
+        "data_status": str,       # open | cleared (cleared by data)
+        "review_status": str,     # new | in_review | confirmed | dismissed | rectified
+        "recovered": float,       # amount recovered (from the review log)
+        "first_seen": str,
+        "last_seen": str,
+        "cleared_at": str,
+        "as_of": str,             # the reference date of the evaluation that last saw it
+    }, pk="id", not_null={"rule", "subject", "period", "data_status", "review_status"},
+        defaults={"period": "", "data_status": "open", "review_status": "new"},
+        if_not_exists=True)
+    db["anomalies"].create_index(["rule", "subject", "period"], unique=True, if_not_exists=True)
+    db["anomalies"].create_index(["data_status", "review_status"], if_not_exists=True)
+    db["anomalies"].create_index(["subject"], if_not_exists=True)
+    db["anomalies"].create_index(["first_seen"], if_not_exists=True)
+
+    # What happened to an anomaly on the data side: found, amount changed, cleared, reopened.
+    db["anomaly_events"].create({
+        "id": int, "anomaly_id": int, "at": str, "as_of": str, "event": str, "detail": str,
+    }, pk="id", foreign_keys=[("anomaly_id", "anomalies", "id")], if_not_exists=True)
+    db["anomaly_events"].create_index(["anomaly_id"], if_not_exists=True)
+
+    db["evaluations"].create({
+        "id": int, "as_of": str, "started_at": str, "finished_at": str, "rules": str,
+        "open_count": int, "new_count": int, "cleared_count": int, "seconds": float,
+    }, pk="id", if_not_exists=True)
+
+    # The review log: append-only, hash-chained (see station.review).
+    db["decisions"].create({
+        "seq": int,
+        "anomaly_id": int,
+        "action": str,            # take | confirm | dismiss | rectify | note
+        "reviewer": str,
+        "note": str,
+        "amount": float,          # amount recovered, for rectify
+        "at": str,
+        "prev_hash": str,
+        "hash": str,
+    }, pk="seq", not_null={"anomaly_id", "action", "reviewer", "at", "prev_hash", "hash"},
+        foreign_keys=[("anomaly_id", "anomalies", "id")], if_not_exists=True)
+    db["decisions"].create_index(["anomaly_id"], if_not_exists=True)
+    db["decisions"].create_index(["at"], if_not_exists=True)
+    db.execute("""CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
+                  BEGIN SELECT RAISE(ABORT, 'the review log is append-only'); END""")
+    db.execute("""CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
+                  BEGIN SELECT RAISE(ABORT, 'the review log is append-only'); END""")
+
+
+def _kind_ddl(spec: KindSpec) -> str:
+    sql_type = {str: "TEXT", int: "INTEGER", float: "REAL"}
+    cols = ",\n  ".join(f"[{c}] {sql_type[t]}" + (" NOT NULL" if c == "nk" else "")
+                        for c, t in kind_columns(spec).items())
+    return f"CREATE TABLE [{spec.table_name}] (\n  {cols}\n)"

@@ -1,0 +1,62 @@
+"""What a rule is: an id, a Chinese title and explanation, default parameters, the kinds
+of data it reads, and a set-based ``find`` (SQL over indexed tables) that yields findings.
+
+Adding a rule means adding one module under :mod:`station.rules.definitions` that calls
+:func:`register`; nothing else needs to change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+SEVERITIES = ("high", "medium", "low")
+SEVERITY_TITLES = {"high": "高", "medium": "中", "low": "低"}
+
+
+@dataclass
+class Finding:
+    """One anomaly as a rule sees it; identity is (rule, subject, period)."""
+    subject: str
+    period: str | None = None
+    amount: float | None = None
+    name: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    # evidence: {"summary": "一句话说明", "records": [{"kind", "title", "delivery_id", "file",
+    #            "row_no", "fields": {中文字段名: 值}}], ...rule-specific lists}
+
+
+@dataclass
+class Context:
+    conn: sqlite3.Connection
+    as_of: dt.date
+    params: dict[str, Any]
+
+    def cutoff(self, days_param: str = "grace_days") -> str:
+        """as_of − params[days_param] as ISO date: records dated on or before it qualify."""
+        return (self.as_of - dt.timedelta(days=int(self.params[days_param]))).isoformat()
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str                      # Chinese title, e.g. 死亡后继续领取待遇
+    department: str                 # the partner department whose data raises it
+    kinds: frozenset[str]           # kinds of data it reads (re-evaluate when they change)
+    explanation: str                # plain Chinese for reviewers: what fired and what to check
+    find: Callable[[Context], Iterable[Finding]]
+    defaults: dict[str, Any] = field(default_factory=dict)   # parameters and their defaults
+    severity: str = "medium"
+    has_period: bool = False
+    has_amount: bool = False
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register(rule: Rule) -> Rule:
+    if rule.id in RULES:
+        raise ValueError(f"rule {rule.id} registered twice")
+    RULES[rule.id] = rule
+    return rule

@@ -1,0 +1,196 @@
+"""Evaluating the rules and persisting anomalies with a stable identity.
+
+An anomaly is identified by (rule, subject, period). Each evaluation computes every
+enabled rule's findings (reads only), then, in one write transaction:
+
+- a new finding inserts an anomaly (待核查) and a ``found`` event;
+- a known open one refreshes amount, evidence, last_seen (``amount`` event on change);
+- a known one that was cleared by data is reopened (``reopened`` event);
+- an open one no longer found is marked cleared by data (``cleared`` event), keeping its
+  history and any decision.
+
+``kinds`` restricts an evaluation to the rules that read those kinds (a delivery can only
+change those rules' results).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..config import Config
+from ..register.db import now_iso, write_transaction
+from .base import RULES, SEVERITIES, Context, Finding, Rule
+from . import definitions  # noqa: F401  (registers every rule)
+
+COMMON_PARAMS = {"enabled": True, "severity": None}
+
+
+@dataclass
+class RuleSettings:
+    rule: Rule
+    enabled: bool
+    severity: str
+    params: dict[str, Any]
+
+
+@dataclass
+class EvaluationResult:
+    as_of: dt.date
+    rules: list[str]
+    open_count: int = 0
+    new: int = 0
+    cleared: int = 0
+    reopened: int = 0
+    seconds: float = 0.0
+    per_rule: dict[str, int] = field(default_factory=dict)
+    rule_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def rule_settings(cfg: Config) -> dict[str, RuleSettings]:
+    """Merge each rule's defaults with ``rules.yaml``; a wrong parameter names its line."""
+    for rule_id in cfg.rules:
+        if rule_id not in RULES:
+            raise cfg.error_at(("rules", rule_id),
+                               f"未知的规则「{rule_id}」。可用的规则有：{'、'.join(RULES)}。")
+    out = {}
+    for rule in RULES.values():
+        given = cfg.rule_params(rule.id)
+        params = dict(rule.defaults)
+        for key, value in given.items():
+            if key in COMMON_PARAMS:
+                continue
+            if key not in rule.defaults:
+                raise cfg.error_at(("rules", rule.id, key),
+                                   f"规则「{rule.id}」没有参数「{key}」。可用的参数有："
+                                   f"{'、'.join(['enabled', 'severity', *rule.defaults]) }。")
+            params[key] = _check_type(cfg, rule, key, value, rule.defaults[key])
+        enabled = given.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise cfg.error_at(("rules", rule.id, "enabled"), "enabled 只能是 true 或 false。")
+        severity = given.get("severity", rule.severity)
+        if severity not in SEVERITIES:
+            raise cfg.error_at(("rules", rule.id, "severity"),
+                               f"severity 只能是 {' / '.join(SEVERITIES)} 之一。")
+        out[rule.id] = RuleSettings(rule, enabled, severity, params)
+    return out
+
+
+def _check_type(cfg: Config, rule: Rule, key: str, value: Any, default: Any) -> Any:
+    path = ("rules", rule.id, key)
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+        hint = "true 或 false"
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        hint = "非负整数"
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        hint = "数字"
+    elif isinstance(default, dt.date):
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        ok = isinstance(value, dt.date)
+        hint = "日期，如 2025-01-01"
+    elif isinstance(default, list):
+        ok = isinstance(value, list)
+        hint = "列表，如 [甲, 乙]"
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
+        hint = "映射，如 {键: 值}"
+    else:
+        ok = isinstance(value, str)
+        hint = "文字"
+    if not ok:
+        raise cfg.error_at(path, f"规则「{rule.id}」的参数「{key}」应为{hint}，现在是「{value}」。")
+    return value
+
+
+def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None,
+             kinds: Iterable[str] | None = None) -> EvaluationResult:
+    as_of = as_of or dt.date.today()
+    settings = rule_settings(cfg)
+    changed = set(kinds) if kinds is not None else None
+    chosen = [s for s in settings.values()
+              if s.enabled and (changed is None or s.rule.kinds & changed)]
+    result = EvaluationResult(as_of, [s.rule.id for s in chosen])
+    started = time.perf_counter()
+    started_at = now_iso()
+
+    findings: dict[str, list[Finding]] = {}
+    for s in chosen:
+        t0 = time.perf_counter()
+        ctx = Context(conn, as_of, s.params)
+        findings[s.rule.id] = list(s.rule.find(ctx))
+        result.rule_seconds[s.rule.id] = time.perf_counter() - t0
+        result.per_rule[s.rule.id] = len(findings[s.rule.id])
+
+    with write_transaction(conn):
+        stamp = now_iso()
+        for s in chosen:
+            _persist(conn, s, findings[s.rule.id], as_of, stamp, result)
+        result.open_count = conn.execute(
+            "SELECT count(*) FROM anomalies WHERE data_status = 'open'").fetchone()[0]
+        result.seconds = time.perf_counter() - started
+        conn.execute(
+            "INSERT INTO evaluations (as_of, started_at, finished_at, rules, open_count, new_count,"
+            " cleared_count, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (as_of.isoformat(), started_at, now_iso(), ",".join(result.rules), result.open_count,
+             result.new, result.cleared, round(result.seconds, 3)))
+    return result
+
+
+def _persist(conn: sqlite3.Connection, s: RuleSettings, found: list[Finding], as_of: dt.date,
+             stamp: str, result: EvaluationResult) -> None:
+    rule = s.rule
+    existing = {(subject, period): (aid, status, amount)
+                for aid, subject, period, status, amount in conn.execute(
+                    "SELECT id, subject, period, data_status, amount FROM anomalies WHERE rule = ?",
+                    (rule.id,))}
+    inserts, updates, events = [], [], []
+    seen = set()
+    day = as_of.isoformat()
+    for f in found:
+        key = (f.subject, f.period or "")
+        if key in seen:
+            continue
+        seen.add(key)
+        amount = None if f.amount is None else round(float(f.amount), 2)
+        evidence = json.dumps(f.evidence, ensure_ascii=False, default=str)
+        old = existing.get(key)
+        if old is None:
+            inserts.append((rule.id, f.subject, f.period or "", rule.department, s.severity, f.name,
+                            amount, evidence, stamp, stamp, day))
+            continue
+        aid, status, old_amount = old
+        updates.append((amount, evidence, f.name, s.severity, stamp, day, aid))
+        if status == "cleared":
+            events.append((aid, stamp, day, "reopened", None))
+            result.reopened += 1
+        elif old_amount != amount:
+            events.append((aid, stamp, day, "amount", f"{old_amount} → {amount}"))
+    conn.executemany(
+        "UPDATE anomalies SET amount = ?, evidence = ?, name = coalesce(?, name), severity = ?,"
+        " last_seen = ?, as_of = ?, data_status = 'open', cleared_at = NULL WHERE id = ?", updates)
+    for row in inserts:
+        cur = conn.execute(
+            "INSERT INTO anomalies (rule, subject, period, department, severity, name, amount, evidence,"
+            " data_status, review_status, first_seen, last_seen, as_of)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', 'new', ?, ?, ?)", row)
+        events.append((cur.lastrowid, stamp, day, "found", None))
+    result.new += len(inserts)
+    gone = [(stamp, aid) for key, (aid, status, _) in existing.items()
+            if status == "open" and key not in seen]
+    conn.executemany(
+        "UPDATE anomalies SET data_status = 'cleared', cleared_at = ? WHERE id = ?", gone)
+    events.extend((aid, stamp, day, "cleared", None) for _, aid in gone)
+    result.cleared += len(gone)
+    conn.executemany(
+        "INSERT INTO anomaly_events (anomaly_id, at, as_of, event, detail) VALUES (?, ?, ?, ?, ?)",
+        events)
