@@ -1,0 +1,45 @@
+"""The review workflow: states, actions, and which action is allowed from which state.
+
+待核查 (new) → 核查中 (in_review) → 确认违规 (confirmed) or 排除 (dismissed, with a reason)
+→ 已整改 (rectified, with the amount recovered). ``note`` is allowed in any state.
+"""
+from __future__ import annotations
+
+STATES = ("new", "in_review", "confirmed", "dismissed", "rectified")
+STATE_TITLES = {
+    "new": "待核查",
+    "in_review": "核查中",
+    "confirmed": "确认违规",
+    "dismissed": "排除",
+    "rectified": "已整改",
+}
+DATA_STATUS_TITLES = {"open": "未消除", "cleared": "数据已消除"}
+
+ACTIONS = ("take", "confirm", "dismiss", "rectify", "note")
+ACTION_TITLES = {
+    "take": "开始核查",
+    "confirm": "确认违规",
+    "dismiss": "排除",
+    "rectify": "整改完成",
+    "note": "备注",
+}
+
+# action -> (states it may be taken from, resulting state or None for "unchanged")
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "take": (frozenset({"new"}), "in_review"),
+    "confirm": (frozenset({"new", "in_review"}), "confirmed"),
+    "dismiss": (frozenset({"new", "in_review"}), "dismissed"),
+    "rectify": (frozenset({"confirmed"}), "rectified"),
+    "note": (frozenset(STATES), None),
+}
+
+HANDLED = frozenset({"confirmed", "dismissed", "rectified"})   # counts toward 处理率
+TARGET_RATE = 0.95
+
+
+def next_state(state: str, action: str) -> str | None:
+    """The state after ``action``, or None when the action is not allowed from ``state``."""
+    allowed, result = TRANSITIONS[action]
+    if state not in allowed:
+        return None
+    return result or state
