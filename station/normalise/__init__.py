@@ -7,6 +7,7 @@ and raises :class:`FieldError` with a Chinese reason for a value it cannot accep
 """
 from __future__ import annotations
 
+from .dates import parse_date, parse_month, parse_year
 from .errors import FieldError
 from .ids import (
     birth_date_from_id,
@@ -26,4 +27,7 @@ __all__ = [
     "looks_like_id",
     "mask_id",
     "normalise_id",
+    "parse_date",
+    "parse_month",
+    "parse_year",
 ]
