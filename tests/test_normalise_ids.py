@@ -337,3 +337,36 @@ def test_fifteen_to_eighteen_property(birth, seq):
     assert valid and len(eighteen) == 18
     assert birth_date_from_id(eighteen) == birth
     assert eighteen[:6] + eighteen[8:17] == fifteen
+
+
+def _oracle_birth_ok(birth: str) -> bool:
+    try:
+        d = dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
+    except ValueError:
+        return False
+    return 1850 <= d.year and d <= dt.date.today()
+
+
+@pytest.mark.parametrize("birth", [
+    "19800228", "19800229", "19810229", "20000229", "19000229", "19800131", "19800431",
+    "19800430", "19801231", "19801232", "19800001", "19801301", "19800100", "19801300",
+    "20191231", "20200101", "18491231", "18500101", "21000101", "00000000", "99999999",
+])
+def test_birth_date_edges_agree_with_calendar(birth):
+    s = make_id(birth=birth)
+    assert is_valid_id(s) == _oracle_birth_ok(birth)
+    assert normalise_id(s) == (s, _oracle_birth_ok(birth))
+
+
+@given(st.text(alphabet="0123456789", min_size=8, max_size=8), st.sampled_from(["0", "1", "2", "3"]))
+def test_any_birth_string_is_judged_like_the_calendar(birth, seq_start):
+    # Also exercises check characters X (some seq values) on the fast path.
+    for seq in (seq_start + "00", seq_start + "17", seq_start + "55"):
+        s = make_id(birth=birth, seq=seq)
+        assert normalise_id(s) == (s, _oracle_birth_ok(birth))
+
+
+@given(st.dates(min_value=dt.date(1850, 1, 1), max_value=dt.date(2100, 12, 31)))
+def test_any_real_date_is_judged_like_the_calendar(d):
+    s = make_id(birth=d.strftime("%Y%m%d"))
+    assert normalise_id(s) == (s, d <= dt.date.today())

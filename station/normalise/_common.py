@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 
 # Invisible characters that str.split() does not treat as whitespace but that clerks'
-# copy-paste brings along: zero-width space/joiners, word joiner, BOM.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
+# copy-paste brings along: zero-width space/joiners, word joiner, BOM. (A regex search
+# then sub is several times faster than str.translate on the common clean string.)
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u180e]")
 
 _nfkc = unicodedata.normalize
 
@@ -15,12 +17,29 @@ def fold(s: str) -> str:
     """NFKC-fold ``s`` and drop invisible characters; ASCII passes through untouched."""
     if s.isascii():
         return s
-    return _nfkc("NFKC", s).translate(_INVISIBLE)
+    s = _nfkc("NFKC", s)
+    if _INVISIBLE.search(s):
+        s = _INVISIBLE.sub("", s)
+    return s
 
 
 def squeeze(s: str) -> str:
     """Fold and remove *all* whitespace (U+3000, NBSP, tabs, zero-width ones too)."""
     return "".join(fold(s).split())
+
+
+# Results by raw cell text. Cell values repeat a lot within a file (dates, statuses,
+# benefit types, amounts, names); the cap only keeps a pathological file from growing a
+# cache without bound. Only successful, non-empty results are cached.
+CACHE_LIMIT = 100_000
+
+
+def remember(cache: dict, key: str, result):
+    """Store ``result`` under ``key`` and return it."""
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = result
+    return result
 
 
 def show(value: object, limit: int = 40) -> str:

@@ -10,7 +10,7 @@ import datetime as _dt
 import math
 import re
 
-from ._common import fold, show
+from ._common import fold, remember, show
 from .errors import FieldError
 
 MIN_YEAR = 1850
@@ -55,19 +55,10 @@ _YEAR_RE = re.compile(r"(\d{4})(?:\.0+|\s*年度?|\s*年?度)?", re.ASCII)
 _DATE_FORMATS = "请使用 2026-10-05、2026/10/5、20261005 或 2026年10月5日 等格式"
 _MONTH_FORMATS = "请使用 2026-10、202610 或 2026年10月 等格式"
 
-# Parsed text by the raw cell text. Dates in a file repeat a lot; the cap only keeps a
-# pathological file from growing the cache without bound.
-_CACHE_LIMIT = 100_000
+# Parsed results by raw cell text (see _common.remember).
 _date_cache: dict[str, str] = {}
 _month_cache: dict[str, str] = {}
 _year_cache: dict[str, int] = {}
-
-
-def _remember(cache: dict, key: str, result):
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = result
-    return result
 
 
 # ---------------------------------------------------------------------------- dates
@@ -147,7 +138,7 @@ def parse_date(value: object) -> str | None:
         result = _date_from_text(value)
         if result is None:
             return None
-        return _remember(_date_cache, value, result)
+        return remember(_date_cache, value, result)
     if value is None:
         return None
     if isinstance(value, _dt.datetime):
@@ -213,7 +204,7 @@ def parse_month(value: object) -> str | None:
         result = _month_from_text(value)
         if result is None:
             return None
-        return _remember(_month_cache, value, result)
+        return remember(_month_cache, value, result)
     if value is None:
         return None
     if isinstance(value, _dt.date):  # date and datetime
@@ -278,7 +269,7 @@ def parse_year(value: object) -> int | None:
         result = _year_from_text(value)
         if result is None:
             return None
-        return _remember(_year_cache, value, result)
+        return remember(_year_cache, value, result)
     if value is None:
         return None
     if isinstance(value, bool):

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import operator
 import re
 
 from ._common import fold, show
 from .errors import FieldError
 
-# Weights for positions 1..17; the check character is CHECK[sum(d_i * w_i) % 11].
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# GB 11643: with weights W_i = 2**(18 - i) mod 11 over the 18 characters (X counting as
+# 10), a valid ID has sum(a_i * W_i) % 11 == 1, and the check character of the first 17
+# digits is CHECK[sum(a_i * W_i for i <= 17) % 11].
+#
+# Because 13 ≡ 2 (mod 11), reading the digits as a base-13 number gives the same weights
+# modulo 11: int(s, 13) ≡ sum(a_i * 2**(18 - i)) for an 18-character s, and 'A' is the
+# base-13 digit 10, standing in for X. One C-level int() call replaces the Python-level
+# sum(map(operator.mul, s.encode(), W)) of NOTES.md and is about 4 times faster (see the
+# tests, which check it against the textbook formula).
 _CHECK = "10X98765432"
-# We multiply the ASCII codes (digit + 48) rather than the digits: subtract 48 * sum(W).
-_ASCII_OFFSET = 48 * sum(_W)
-_mul = operator.mul
 
 # Text that shows Excel turned the ID into a number: scientific notation, or digits
 # followed by a decimal fraction ("420105198001011234.0").
@@ -44,10 +47,11 @@ def _number_reason(shown: str) -> str:
 
 def check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits (ASCII digits expected)."""
-    return _CHECK[(sum(map(_mul, first17.encode(), _W)) - _ASCII_OFFSET) % 11]
+    return _CHECK[2 * int(first17, 13) % 11]
 
 
-# Birth-date validity by the 8-character YYYYMMDD part; a few tens of thousands at most.
+# Birth-date validity by the 8-character YYYYMMDD part, for the dates the fast test in
+# _valid18 does not settle; a few thousand at most.
 _date_ok: dict[str, bool] = {}
 
 
@@ -71,9 +75,31 @@ def _to_date(yyyymmdd: str) -> _dt.date | None:
         return None
 
 
+# The decade digit of the current year at import: birth years 2000 up to the start of
+# this decade are certainly not in the future. (A process that outlives the decade only
+# sends more dates down the slow path.)
+_DECADE = str(_dt.date.today().year)[2]
+
+
 def _valid18(s: str) -> bool:
-    """``s`` is 18 characters of which the first 17 are ASCII digits."""
-    return s[17] == check_char(s) and _birth_date_valid(s[6:14])
+    """GB 11643 validity of ``s``: 18 ASCII characters, 17 digits then a digit or X."""
+    if s[17] == "X":
+        if int(s[:17] + "A", 13) % 11 != 1:
+            return False
+    elif int(s, 13) % 11 != 1:
+        return False
+    # Birth date. Single characters are cached objects, so comparing them allocates
+    # nothing; this settles years 1900–(decade start), months 01–12 and days 01–28
+    # (every month has those) without slicing or hashing, which matters on 1M rows.
+    # Everything else (days 29–31, other years) goes through the cached full check.
+    c = s[6]
+    if (c == "1" and s[7] == "9") or (c == "2" and s[7] == "0" and s[8] < _DECADE):
+        c = s[10]
+        if (c == "0" and s[11] != "0") or (c == "1" and s[11] < "3"):
+            c = s[12]
+            if (c == "0" and s[13] != "0") or c == "1" or (c == "2" and s[13] < "9"):
+                return True
+    return _birth_date_valid(s[6:14])
 
 
 def is_valid_id(s: str) -> bool:
@@ -121,8 +147,8 @@ def normalise_id(value: object) -> tuple[str, bool] | None:
     """
     if value.__class__ is str:
         s = value
-        # Fast path: a clean 18-digit ID, by far the most common cell.
-        if len(s) == 18 and s.isdigit() and s.isascii():
+        # Fast path: a clean 18-character ID, by far the most common cell.
+        if len(s) == 18 and s.isascii() and (s.isdigit() or (s[17] == "X" and s[:17].isdigit())):
             return s, _valid18(s)
     elif value is None:
         return None

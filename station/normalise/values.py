@@ -7,7 +7,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
-from ._common import float_to_text, fold, show, squeeze
+from ._common import float_to_text, fold, remember, show, squeeze
 from .errors import FieldError
 from .ids import looks_like_id, normalise_id
 
@@ -35,6 +35,9 @@ def _amount_reason(shown: str) -> str:
 
 def _cents(f: float, text: str | None = None) -> float:
     """Round to cents, half away from zero on the decimal digits as written."""
+    c = f * 100
+    if c.is_integer() and c / 100 == f:
+        return f + 0.0
     r = round(f, 2)
     if r != f:
         # More than two decimals: round the written decimal, not its binary neighbour
@@ -58,8 +61,11 @@ def parse_amount(value: object) -> float | None:
         except ValueError:
             pass
         else:
-            if not math.isfinite(f):
+            if f - f != 0.0:  # NaN or infinity
                 raise FieldError(_amount_reason(show(value)))
+            c = f * 100
+            if c.is_integer() and c / 100 == f:  # whole cents; cheaper than round(f, 2)
+                return f + 0.0  # no -0.0
             return _cents(f, value.strip())
         t = fold(value).strip()
         if not t:
@@ -148,30 +154,45 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+_text_cache: dict[str, str] = {}
+_name_cache: dict[str, str] = {}
+_code_cache: dict[str, str] = {}
+
+
 def normalise_text(value: object) -> str | None:
     """Free text: NFKC-folded, trimmed (U+3000 too), inner runs of whitespace collapsed to
     one space; numbers as written (3.0 → "3"); None for an empty cell.
     """
-    if value.__class__ is not str:
-        if value is None:
-            return None
-        value = _cell_text(value)
-        if value is None:
-            return None
-    return " ".join(fold(value).split()) or None
+    if value.__class__ is str:
+        hit = _text_cache.get(value)
+        if hit is not None:
+            return hit
+        result = " ".join(fold(value).split())
+        return remember(_text_cache, value, result) if result else None
+    if value is None:
+        return None
+    text = _cell_text(value)
+    if text is None:
+        return None
+    return " ".join(fold(text).split()) or None
 
 
 def normalise_name(value: object) -> str | None:
     """A person's or unit's name: NFKC-folded with *all* whitespace removed (U+3000,
     NBSP, zero-width space); None for an empty cell.
     """
-    if value.__class__ is not str:
-        if value is None:
-            return None
-        value = _cell_text(value)
-        if value is None:
-            return None
-    return squeeze(value) or None
+    if value.__class__ is str:
+        hit = _name_cache.get(value)
+        if hit is not None:
+            return hit
+        result = squeeze(value)
+        return remember(_name_cache, value, result) if result else None
+    if value is None:
+        return None
+    text = _cell_text(value)
+    if text is None:
+        return None
+    return squeeze(text) or None
 
 
 # ------------------------------------------------------------------------------ codes
@@ -192,12 +213,15 @@ def normalise_code(value: object) -> str | None:
     cell. Raises FieldError when Excel turned a long code into a number.
     """
     if value.__class__ is str:
+        hit = _code_cache.get(value)
+        if hit is not None:
+            return hit
         t = squeeze(value).upper()
         if not t:
             return None
         if "E" in t and _SCI_RE.fullmatch(t):
             raise FieldError(_code_number_reason(show(value)))
-        return t
+        return remember(_code_cache, value, t)
     if value is None:
         return None
     if isinstance(value, float):
