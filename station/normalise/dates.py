@@ -67,7 +67,9 @@ def _ymd(y: int, m: int, d: int, shown: str) -> str:
     try:
         day = _dt.date(y, m, d)
     except ValueError:
-        raise FieldError(f"日期「{shown}」无法识别：该日期不存在（月份或日超出范围），请核对后{_DATE_FORMATS}") from None
+        raise FieldError(
+            f"日期「{shown}」无法识别：该日期不存在（月份或日超出范围），请核对后{_DATE_FORMATS}"
+        ) from None
     return _checked(day, shown)
 
 
@@ -95,11 +97,8 @@ def _from_serial(serial: float, shown: str) -> str:
 
 
 def _date_from_number(value: float | int, shown: str) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            raise FieldError(f"日期「{shown}」无法识别：{_DATE_FORMATS}")
-        if not math.isfinite(value):
-            raise FieldError(f"日期「{shown}」无法识别：{_DATE_FORMATS}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FieldError(f"日期「{shown}」无法识别：{_DATE_FORMATS}")
     if 10_000_000 <= value <= 99_999_999 and value == int(value):
         # A date typed as a number: 20261005.
         n = int(value)

@@ -28,8 +28,8 @@ _CHECK = "10X98765432"
 
 # Text that shows Excel turned the ID into a number: scientific notation, or digits
 # followed by a decimal fraction ("420105198001011234.0").
-_SCI = re.compile(r"[+-]?\d+(?:\.\d*)?E[+-]?\d+")
-_DECIMAL = re.compile(r"(\d+)\.(\d+)")
+_SCI = re.compile(r"[+-]?\d+(?:\.\d*)?E[+-]?\d+", re.ASCII)
+_DECIMAL = re.compile(r"(\d+)\.(\d+)", re.ASCII)
 
 # Integers up to this magnitude survive a trip through an Excel number (a double, 15
 # significant digits), so a 15-digit legacy ID read as 420105800101123.0 is exact.
