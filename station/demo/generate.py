@@ -267,7 +267,9 @@ class _County:
         self.rng = random.Random(seed)
         # Messiness draws from its own stream: the county is the same in both modes.
         self.mrng = random.Random(f"station-demo-messy-{seed}")
+        self.rand = self.rng.random
         self.names = NameMaker(self.rng)
+        self._age_ranges: dict[tuple[int, int], tuple[int, int]] = {}
 
         last = as_of.year * 12 + as_of.month - 2
         self.first_abs = last - months + 1
@@ -277,6 +279,12 @@ class _County:
         self.cutoff = as_of - GRACE
         y = (as_of - dt.timedelta(days=45)).year
         self.intake = D(y, 9, 1) if D(y, 9, 1) <= as_of - dt.timedelta(days=45) else D(y - 1, 9, 1)
+        self.o_as_of = as_of.toordinal()
+        self.o_win_start = self.win_start.toordinal()
+        self.o_2012 = D(2012, 1, 1).toordinal()
+        self.o_1992 = D(1992, 1, 1).toordinal()
+        oldest = (add_years(as_of, -MIN_AGE) + ONE).toordinal()      # under 100 at as_of
+        self._retiree_births = {a: (oldest, add_years(self.win_end, -a).toordinal()) for a in (50, 55, 60)}
         self.ub_std = [192000 if p >= f"{as_of.year}-07" else 185000 for p in self.periods]
 
         self.c = max(3, persons // 1000)        # common plants
@@ -317,14 +325,29 @@ class _County:
     def m_of(self, d: D) -> int:
         return abs_month(d) - self.first_abs
 
+    # The hot paths draw integers as ``lo + int(random() * n)``: random() is a C call,
+    # randint() several Python frames; a million persons notice the difference.
+    def rint(self, lo: int, hi: int) -> int:
+        return lo + int(self.rand() * (hi - lo + 1))
+
     def rdate(self, lo: D, hi: D) -> D:
-        if hi < lo:
-            hi = lo
-        return D.fromordinal(self.rng.randint(lo.toordinal(), hi.toordinal()))
+        lo_o, hi_o = lo.toordinal(), hi.toordinal()
+        if hi_o < lo_o:
+            hi_o = lo_o
+        return D.fromordinal(lo_o + int(self.rand() * (hi_o - lo_o + 1)))
+
+    def age_range(self, lo_age: int, hi_age: int) -> tuple[int, int]:
+        """Ordinals of the birth dates giving an age in [lo_age, hi_age] at as_of."""
+        key = (lo_age, hi_age)
+        r = self._age_ranges.get(key)
+        if r is None:
+            r = self._age_ranges[key] = ((add_years(self.as_of, -(hi_age + 1)) + ONE).toordinal(),
+                                         add_years(self.as_of, -lo_age).toordinal())
+        return r
 
     def birth_for_age(self, lo_age: int, hi_age: int) -> D:
-        """A birth date giving an age in [lo_age, hi_age] at as_of."""
-        return self.rdate(add_years(self.as_of, -(hi_age + 1)) + ONE, add_years(self.as_of, -lo_age))
+        lo, hi = self.age_range(lo_age, hi_age)
+        return D.fromordinal(lo + int(self.rand() * (hi - lo + 1)))
 
     # -- identities --------------------------------------------------------------------
     def alloc(self, region: str, birth: D, male: bool, outside: bool = False) -> tuple[str, D]:
@@ -332,23 +355,26 @@ class _County:
         900-999; a full (region, date, sex) slot moves the birth date on by a day."""
         ri = _REGION_IX[region]
         counts, span = (self.k_out, 50) if outside else (self.k_reg, 450)
+        o = birth.toordinal()
         while True:
-            o = birth.toordinal()
             slot = ((o - _ORD0) * len(REGIONS) + ri) * 2 + male
             k = counts[slot]
             if k >= span:
-                birth += ONE
+                o += 1
                 continue
             counts[slot] = k + 1
             base = (o * 37 + ri * 11 + male * 5) % span
             seq = (900 + 2 * ((base + k * 7) % 50) if outside
                    else 2 * ((base + k * 173) % 450)) + male
-            pid = idl.make_id(region, birth, seq)
+            b = D.fromordinal(o) if o != birth.toordinal() else birth
+            body = f"{region}{b.year:04d}{b.month:02d}{b.day:02d}{seq:03d}"
+            pid = body + idl.id_check(body)
             if pid not in self.forbidden:
-                return pid, birth
+                return pid, b
 
     def region(self) -> str:
-        return COUNTY if self.rng.random() < 0.82 else self.rng.choice(OTHER_REGIONS)
+        x = self.rand()
+        return COUNTY if x < 0.82 else OTHER_REGIONS[int((x - 0.82) / 0.18 * len(OTHER_REGIONS))]
 
     def outsider(self, lo_age: int, hi_age: int, *, birth: D | None = None, male=None):
         male = self.rng.random() < 0.5 if male is None else male
@@ -360,14 +386,14 @@ class _County:
     def person(self, status: str, *, male: bool | None = None, birth: D | None = None,
                ret_age: int | None = None, death: D | None = None, name: str | None = None,
                unemployment: bool = True) -> Person:
-        rng = self.rng
+        rand = self.rand
         if male is None:
-            male = rng.random() < 0.5
+            male = rand() < 0.5
         if ret_age is None:
-            ret_age = 60 if male else (50 if rng.random() < 0.6 else 55)
+            ret_age = 60 if male else (50 if rand() < 0.6 else 55)
         if status == "死亡" and death is None:
-            death = (self.rdate(self.win_start, self.as_of - 3 * ONE) if rng.random() < 0.25
-                     else self.rdate(D(2012, 1, 1), self.win_start - ONE))
+            death = D.fromordinal(self.rint(self.o_win_start, self.o_as_of - 3) if rand() < 0.25
+                                  else self.rint(self.o_2012, self.o_win_start - 1))
         if birth is None:
             if status == "参保缴费":
                 birth = self.birth_for_age(18, ret_age - 1)
@@ -376,43 +402,44 @@ class _County:
             elif status == "终止":
                 birth = self.birth_for_age(20, 75)
             elif status == "退休":
-                lo = (add_years(self.as_of, -MIN_AGE) + ONE).toordinal()
-                hi = add_years(self.win_end, -ret_age).toordinal()
-                birth = D.fromordinal(hi - int((hi - lo) * rng.random() ** 1.7))
+                lo, hi = self._retiree_births[ret_age]
+                birth = D.fromordinal(hi - int((hi - lo) * rand() ** 1.7))
             else:                                              # 死亡
-                birth = add_years(death, -rng.randint(50, 97)) - dt.timedelta(days=rng.randint(0, 364))
+                birth = D.fromordinal(death.toordinal() - self.rint(50 * 365 + 13, 97 * 365 + 340))
         pid, birth = self.alloc(self.region(), birth, male)
         p = Person(pid, name or self.names.name(male, birth.year), male, birth, status)
+        b_o = birth.toordinal()
         if status == "死亡":
             p.died = death
-        retired = status == "退休" or (status == "死亡" and age_at(birth, death) >= ret_age)
+            retired = age_at(birth, death) >= ret_age
+        else:
+            retired = status == "退休"
         if retired:
             p.retire = add_years(birth, ret_age)
-            p.pension = rng.randint(160000, 560000)
+            p.pension = self.rint(160000, 560000)
         # insured since: adult, not before the 1992 scheme, a year before leaving
-        lo = max(add_years(birth, 18), D(1992, 1, 1))
-        end = p.retire or death or self.as_of
+        lo = max(b_o + 6575, self.o_1992)
+        end = (p.retire or death or self.as_of).toordinal() - 365
         if status == "终止":
-            end = min(end, self.as_of - dt.timedelta(days=400))
-        p.insured = self.rdate(lo, end - dt.timedelta(days=365)) if end - dt.timedelta(days=365) > lo \
-            else min(lo, self.as_of - ONE)
-        u = self.units
+            end = min(end, self.o_as_of - 765)
+        p.insured = D.fromordinal(self.rint(lo, end) if end > lo else min(lo, self.o_as_of - 1))
         if status == "参保缴费":
-            p.unit = rng.choice(self.open_units).no
+            p.unit = self.open_unit_nos[int(rand() * len(self.open_unit_nos))]
         elif status == "暂停缴费":
-            p.unit = rng.choice(self.open_units).no if rng.random() < 0.6 else ""
-        elif rng.random() < 0.6:
-            p.unit = rng.choice(u).no
+            p.unit = self.open_unit_nos[int(rand() * len(self.open_unit_nos))] if rand() < 0.6 else ""
+        elif rand() < 0.6:
+            p.unit = self.unit_nos[int(rand() * len(self.unit_nos))]
         # payroll inside the window
-        if p.retire is not None:
-            p.p_from = max(0, self.m_of(p.retire) + 1)
-            p.p_to = self.months - 1 if status == "退休" else (
-                min(self.months - 1, self.m_of(death)) if death >= self.win_start else -1)
+        if retired:
+            M = self.months
+            p.p_from = max(0, abs_month(p.retire) - self.first_abs + 1)
+            p.p_to = M - 1 if status == "退休" else (
+                min(M - 1, abs_month(death) - self.first_abs) if death >= self.win_start else -1)
             if p.p_to < p.p_from:
                 p.p_from = p.p_to = -1
-        if unemployment and status == "暂停缴费" and rng.random() < 0.2:
-            start = rng.randint(-8, self.months - 1)
-            p.ub_from, p.ub_to = max(0, start), min(self.months - 1, start + rng.randint(3, 12) - 1)
+        if unemployment and status == "暂停缴费" and rand() < 0.2:
+            start = self.rint(-8, self.months - 1)
+            p.ub_from, p.ub_to = max(0, start), min(self.months - 1, start + self.rint(3, 12) - 1)
             if p.ub_from > p.ub_to:
                 p.ub_from = p.ub_to = -1
         return p
@@ -985,6 +1012,8 @@ class _County:
                 u.docs.append(("DW", "清算单", u.closed, 2, "短期"))
             self.units.append(u)
         self.open_units = [u for u in self.units if u.status == "正常"]
+        self.open_unit_nos = [u.no for u in self.open_units]
+        self.unit_nos = [u.no for u in self.units]
 
         since = D(self.as_of.year - 7, 1, 1)
         ent = self.enterprises
@@ -1082,7 +1111,7 @@ class _County:
             self.ghost_at[self.rng.randrange(self.n)].append(g)
 
     def csv(self, rel: str, kind: str, headers, **kw) -> CsvOut:
-        return CsvOut(self.dest, rel, kind, headers, **kw)
+        return CsvOut(self.dest, rel, kind, headers, fast=not self.messy, **kw)
 
     def headers(self, kind: str) -> list[str]:
         return [f.header for f in KINDS[kind].fields]
@@ -1144,7 +1173,7 @@ class _County:
             nonlocal scan_rows
             for file_no, item, material, formed, pages, retention in self.doc_rows(owner_no, docs):
                 f = formed.isoformat() if not messy else slash_date(formed)
-                scan.writerow((file_no, item, subject, material, f, pages, retention,
+                scan.writerow((file_no, str(item), subject, material, f, str(pages), retention,
                                f"scans/{file_no}/{item:03d}.pdf"))
                 scan_rows += 1
 
@@ -1218,10 +1247,11 @@ class _County:
         pid, name = p.id, p.name
         if p.p_from >= 0:
             amt, skip, alt = p.pension, p.skip, p.pay_id
+            text = money(amt)
             for m in range(p.p_from, p.p_to + 1):
                 if m in skip:
                     continue
-                pay[m].pay(alt.get(m, pid) if alt else pid, name, m, PENSION, amt, 10, p)
+                pay[m].pay(alt.get(m, pid) if alt else pid, name, m, PENSION, amt, 10, p, text)
         if p.ub_from >= 0:
             std = self.ub_std
             for m in range(p.ub_from, p.ub_to + 1):
@@ -1322,7 +1352,7 @@ class _County:
         else:
             out = self.csv(rel, "resident_medical", self.headers("resident_medical"))
         for pid, name, year, cat, d in self.residents:
-            out.row((self.mess_id(pid) if messy else pid, name, f"{year}年度" if messy else year, cat,
+            out.row((self.mess_id(pid) if messy else pid, name, f"{year}年度" if messy else str(year), cat,
                      d.isoformat()))
         self.files.append(out.close())
 
@@ -1504,16 +1534,22 @@ class _PayOut:
         else:
             self.out = gen.csv(rel, "payments", gen.headers("payments"), crlf=gen.messy)
         self.w = self.out.writerow
+        self.prefix = f"FF{self.ym}"
+        self.messy = gen.messy
+        self.pay_dates = {d: f"{self.period}-{d:02d}" for d in range(1, 29)}
 
-    def pay(self, pid: str, name: str, pm: int, btype: str, cents: int, day: int, p: Person) -> None:
+    def pay(self, pid: str, name: str, pm: int, btype: str, cents: int, day: int, p: Person,
+            text: str | None = None) -> None:
+        """One payment row; ``text`` is ``money(cents)`` when the caller has it already."""
         self.n += 1
         self.total += cents
-        serial = f"FF{self.ym}{self.n:07d}"
+        serial = f"{self.prefix}{self.n:07d}"
         style = self.style
         if style == "clean":
-            if self.gen.messy:
+            if self.messy:
                 pid = self.gen.mess_id(pid, 0.1, 0.002)
-            self.w((serial, pid, name, self.gen.periods[pm], btype, money(cents), f"{self.period}-{day:02d}"))
+            self.w((serial, pid, name, self.period if pm == self.m else self.gen.periods[pm], btype,
+                    text or money(cents), self.pay_dates[day]))
         elif style == "totals":
             if (not self.bad_done and not p.role and pid.isdigit() and self.n > 20
                     and self.gen.mrng.random() < 0.05):

@@ -90,14 +90,17 @@ class NameMaker:
         r = self.rng.random
         x = r()
         if birth_year < 1965 and x < 0.45:
-            g = self.rng.choice(OLD_MALE if male else OLD_FEMALE)
+            pool = OLD_MALE if male else OLD_FEMALE
+            g = pool[int(r() * len(pool))]
         elif birth_year >= 2005 and x < 0.35:
-            g = self.rng.choice(YOUNG_MALE if male else YOUNG_FEMALE)
+            pool = YOUNG_MALE if male else YOUNG_FEMALE
+            g = pool[int(r() * len(pool))]
         else:
             pool = MALE_CHARS if male else FEMALE_CHARS
-            g = self.rng.choice(pool)
+            n = len(pool)
+            g = pool[int(r() * n)]
             if r() < 0.65:
-                g += self.rng.choice(pool)
+                g += pool[int(r() * n)]
         if r() < self.rare_rate:
             g = g[:-1] + self.rng.choice(RARE_CHARS) if len(g) > 1 else g + self.rng.choice(RARE_CHARS)
         return g

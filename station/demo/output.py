@@ -31,10 +31,18 @@ class FileInfo:
 
 class CsvOut:
     """A delimited text file: optional title line, one header row, data rows, optional
-    totals line."""
+    totals line.
+
+    ``fast=True`` (the benchmark) joins string cells with the delimiter and writes in
+    batches, about three times faster than ``csv.writer`` per row. It is only for cells
+    that can never need quoting — all strings, no delimiter, quote or line break — which
+    holds for everything the generator writes in clean mode (the word lists contain no
+    such characters, and the tests read every clean file back with ``csv``)."""
+
+    BATCH = 8192
 
     def __init__(self, root: Path, rel: str, kind: str, headers, *, encoding="utf-8",
-                 delimiter=",", title: str | None = None, crlf: bool = False):
+                 delimiter=",", title: str | None = None, crlf: bool = False, fast: bool = False):
         self.final = root / rel
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.final.with_name(self.final.name + ".part")
@@ -49,22 +57,44 @@ class CsvOut:
             self.line += 1
         self.writer.writerow(headers)
         self.line += 1
-        self.writerow = self.writer.writerow   # hot path: callers count rows themselves
+        self.fast = fast
+        if fast:
+            self._lines: list[str] = []
+            self._sep = delimiter
+            self.writerow = self._fast_row
+        else:
+            self.writerow = self.writer.writerow   # hot path: callers count rows themselves
+
+    def _fast_row(self, values) -> None:
+        lines = self._lines
+        lines.append(self._sep.join(values))
+        if len(lines) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._lines:
+            self._lines.append("")
+            self.fh.write(self.writer.dialect.lineterminator.join(self._lines))
+            self._lines.clear()
 
     def row(self, values) -> int:
         """Write one data row; returns its 1-based line number."""
-        self.writer.writerow(values)
+        self.writerow(values)
         self.line += 1
         self.info.rows += 1
         return self.line
 
     def totals(self, values) -> None:
+        if self.fast:
+            self._flush()
         self.writer.writerow(values)
         self.info.totals_line = True
 
     def close(self, extra_rows: int = 0) -> FileInfo:
         """Close and publish; ``extra_rows`` counts rows written through ``writerow``."""
         self.info.rows += extra_rows
+        if self.fast:
+            self._flush()
         self.fh.close()
         os.replace(self.tmp, self.final)
         return self.info
