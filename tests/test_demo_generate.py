@@ -458,7 +458,11 @@ def test_every_kind_and_department_written(mode, request):
         assert nrows + len(rejected) == f.rows, f.path
     payments = sorted(f.path for f in summary.files if f.kind == "payments")
     assert payments == [f"agency/待遇发放_2026{m:02d}.csv" for m in range(1, 11)]
-    assert len([f for f in summary.files if f.kind == "household_deaths"]) == 2
+    assert len([f for f in summary.files if f.kind == "household_deaths" and not f.copy_of]) == 2
+    copies = [f for f in summary.files if f.copy_of]
+    assert len(copies) == (mode == "messy")
+    for f in copies:
+        assert (dest / f.path).read_bytes() == (dest / f.copy_of).read_bytes() and f.path != f.copy_of
     assert not list(dest.rglob("*.part"))
 
 

@@ -43,8 +43,8 @@ from pathlib import Path
 from station.kinds.spec import KINDS
 
 from . import ids as idl
-from .names import (FUNERAL_HOMES, INDUSTRIES, ROADS, SCHOOLS, STREETS, UNIT_SUFFIXES,
-                    UNIT_WORDS, NameMaker)
+from .names import (FUNERAL_HOMES, HOMOPHONES, INDUSTRIES, ROADS, SCHOOLS, STREETS,
+                    UNIT_SUFFIXES, UNIT_WORDS, NameMaker)
 from .output import CsvOut, FileInfo, write_xlsx
 
 D = dt.date
@@ -533,6 +533,19 @@ class _County:
             if t not in self.special_ids:
                 return t
 
+    def record_id(self, make, designed: set[str]) -> str:
+        """A mistyped death-record ID from ``make()`` whose register neighbours (so far)
+        are exactly ``designed``; persons allocated later are kept away by reserving
+        its neighbourhood in ``forbidden``."""
+        while True:
+            rid = make()
+            if rid in self.special_ids or rid in self.forbidden:
+                continue
+            near = {s for s in idl.neighbours(rid) if s in self.special_ids}
+            if near <= designed:         # the target itself may not be registered yet
+                self.forbidden |= idl.neighbours(rid)
+                return rid
+
     def plan_register_specials(self) -> None:
         rng, M = self.rng, self.months
         near = self.near
@@ -618,20 +631,19 @@ class _County:
                 p = self.person(status, male=male)
             death = self.rdate(self.win_start, self.cutoff - 3 * ONE)
             if variant == "digit":
-                rid = self.typo_id(p.id)
+                rid = self.record_id(lambda: self.typo_id(p.id), {p.id})
             elif variant == "swap":
-                while True:
-                    j = rng.randint(6, 15)
-                    if p.id[j] != p.id[j + 1]:
-                        break
-                rid = p.id[:j] + p.id[j + 1] + p.id[j] + p.id[j + 2:]
+                def swapped(pid=p.id):
+                    while True:
+                        j = rng.randint(6, 15)
+                        if pid[j] != pid[j + 1]:
+                            return pid[:j] + pid[j + 1] + pid[j] + pid[j + 2:]
+                rid = self.record_id(swapped, {p.id})
             else:
                 rid = None
                 self.name_birth_guard.add((p.name, p.birth))
             recs = self.records(p, death, "ca" if variant == "noid" or rng.random() < 0.65 else "ps",
                                 rid=rid, name=typo_name)
-            if rid:
-                self.forbidden |= idl.neighbours(rid)
             self.fuzzy_design.append((recs[0], [p.id]))
             self.special(p, "FUZZY_" + variant, ("DEATH_FUZZY_MATCH",))
         for i in range(self.nm):
@@ -642,21 +654,22 @@ class _County:
                 j = 15
                 body = a.id[:j] + rng.choice([x for x in "0123456789" if x != a.id[j]]) + a.id[j + 1:17]
                 b_id = body + idl.id_check(body)
-                if b_id not in self.special_ids:
+                rid = a.id[:17] + b_id[17]
+                if (b_id not in self.special_ids and b_id not in self.forbidden and rid not in self.forbidden
+                        and {s for s in idl.neighbours(rid) if s in self.special_ids} <= {a.id}):
                     break
             b = self.person("参保缴费" if rng.random() < 0.5 else "退休", male=male, birth=a.birth, name=a.name)
             b.id, b.birth = b_id, a.birth
             self.forbidden.add(b_id)
-            rid = a.id[:17] + b_id[17]
-            recs = self.records(a, self.rdate(self.win_start, self.cutoff - 3 * ONE), "ps", rid=rid)
             self.forbidden |= idl.neighbours(rid)
+            recs = self.records(a, self.rdate(self.win_start, self.cutoff - 3 * ONE), "ps", rid=rid)
             self.fuzzy_design.append((recs[0], [a.id, b.id]))
             self.special(a, "fuzzy_two_nm")
             self.special(b, "fuzzy_two_nm")
             near["DEATH_FUZZY_MATCH"].append(f"{rid}: death record fits both {a.id} and {b.id} ({a.name})")
             # one digit off, but somebody else's name
             t = self.person("参保缴费")
-            rid = self.typo_id(t.id)
+            rid = self.record_id(lambda: self.typo_id(t.id), {t.id})
             # another surname and another length: neither equal nor a homophone
             stranger = self.names.plain_name(t.male)
             while stranger[0] == t.name[0]:
@@ -664,7 +677,6 @@ class _County:
             if len(t.name) == len(stranger):
                 stranger = stranger[:-1]
             recs = self.records(t, self.rdate(self.win_start, self.cutoff - 3 * ONE), "ca", rid=rid, name=stranger)
-            self.forbidden |= idl.neighbours(rid)
             self.fuzzy_design.append((recs[0], [t.id]))
             self.special(t, "fuzzy_name_nm")
             near["DEATH_FUZZY_MATCH"].append(f"{rid}: one digit from {t.id} but named {stranger}, not {t.name}")
@@ -729,17 +741,20 @@ class _County:
         self.roles["unreg_typo_owner"] = set()
 
         # INVALID_ID: the register holds a mistyped ID (check character or birth date).
+        # An invalid ID can sit one character from a valid one, so keep it clear of
+        # every death record that matches nobody in the register.
+        strangers = {r.id for r in self.deaths if r.id and r.id not in self.special_ids}
         for i in range(self.c):
             p = self.person(("参保缴费", "退休", "参保缴费")[i % 3])
-            if i % 3 == 2:
-                while True:
+            while True:
+                if i % 3 == 2:
                     mo, day = rng.choice(((2, 30), (4, 31), (6, 31), (9, 31), (11, 31)))
                     body = f"{p.id[:6]}{p.birth.year:04d}{mo:02d}{day:02d}{rng.randrange(0, 450) * 2 + p.male:03d}"
                     bad = body + idl.id_check(body)
-                    if bad not in self.special_ids:
-                        break
-            else:
-                bad = p.id[:17] + rng.choice([x for x in idl.ID_CHARS if x != p.id[17]])
+                else:
+                    bad = p.id[:17] + rng.choice([x for x in idl.ID_CHARS if x != p.id[17]])
+                if bad not in self.special_ids and not idl.neighbours(bad) & strangers:
+                    break
             p.id = bad
             self.special(p, "INVALID", ("INVALID_ID",))
 
@@ -819,8 +834,8 @@ class _County:
 
         for i in range(max(12, self.n // 80)):
             s = student()
-            if rng.random() < 0.03:      # transferred in after term began
-                s.enrol = self.rdate(self.intake + ONE, self.as_of - ONE)
+            if rng.random() < 0.03:      # transferred in after term began (same school year)
+                s.enrol = self.rdate(self.intake + ONE, min(self.as_of - ONE, D(Y, 12, 31)))
             x = rng.random()
             s.med_years = (Y,) if x < 0.9 else (Y - 1, Y) if x < 0.97 else (Y + 1,)
             self.students.append(s)
@@ -831,7 +846,7 @@ class _County:
             self.students.append(s)
             self.planted_students.append(s.id)
         for i in range(self.nm):
-            s = student(enrol=self.rdate(self.cutoff + ONE, self.as_of - ONE))
+            s = student(enrol=self.rdate(max(self.cutoff + ONE, self.intake), self.as_of - ONE))
             self.students.append(s)
             near["STUDENT_UNENROLLED"].append(f"{s.id}: enrolled {s.enrol}, inside the grace period")
             s = student()
@@ -1068,11 +1083,14 @@ class _County:
         out by ``forbidden`` and by the sequence-code ranges)."""
         designed = {id(rec): set(c) for rec, c in self.fuzzy_design}
         live = {pid: p for pid, p in self.special_ids.items() if p.in_register and p.status not in TERMINAL}
+        by_name_birth = defaultdict(set)
+        for p in live.values():
+            by_name_birth[(p.name, p.birth)].add(p.id)
         for rec in self.deaths:
             if rec.source == "ps" and rec.reason != "死亡":
                 continue
             if rec.id is None:
-                got = {p.id for p in live.values() if (p.name, p.birth) == (rec.name, rec.birth)}
+                got = by_name_birth.get((rec.name, rec.birth), set())
             elif rec.id in self.special_ids and self.special_ids[rec.id].in_register:
                 continue
             else:
@@ -1248,7 +1266,18 @@ class _County:
         if p.p_from >= 0:
             amt, skip, alt = p.pension, p.skip, p.pay_id
             text = money(amt)
-            for m in range(p.p_from, p.p_to + 1):
+            if not self.messy and not skip and not alt:
+                # benchmark fast path: the monthly pension is the bulk of all rows
+                mid, tail = f",{pid},{name},", f",{PENSION},{text},"
+                for m in range(p.p_from, p.p_to + 1):
+                    w = pay[m]
+                    w.n += 1
+                    w.total += amt
+                    w.lines.append(f"{w.prefix}{w.n:07d}{mid}{w.period}{tail}{w.date10}")
+                    if len(w.lines) >= CsvOut.BATCH:
+                        w.out._flush()
+                amt = None
+            for m in range(p.p_from, p.p_to + 1) if amt is not None else ():
                 if m in skip:
                     continue
                 pay[m].pay(alt.get(m, pid) if alt else pid, name, m, PENSION, amt, 10, p, text)
@@ -1289,7 +1318,15 @@ class _County:
         for r in first_part:
             out.row((self.mess_id(r.id, 0.3, 0.02) if messy else r.id, r.name, "男" if r.male else "女",
                      fmt(r.death) if r.death else "", fmt(r.cancel), r.reason))
-        self.files.append(out.close())
+        first = out.close()
+        self.files.append(first)
+        if messy:
+            # delivered twice: somebody copied it in Explorer (Windows names the copy "- 副本")
+            src = self.dest / first.path
+            copy = src.with_name(src.stem + " - 副本" + src.suffix)
+            copy.write_bytes(src.read_bytes())
+            self.files.append(FileInfo(copy.relative_to(self.dest).as_posix(), first.kind, first.rows,
+                                       first.encoding, first.delimiter, copy_of=first.path))
         y, mo = last.year, last.month
         if messy:
             out = self.csv(f"public_security/死亡人员名单_{p1}.csv", "household_deaths",
@@ -1502,7 +1539,8 @@ class _County:
             near["INVALID_ID"] += [f"{pid}: written in the 15-digit legacy form" for pid in self.legacy_written[:5]]
         counts: dict[str, int] = defaultdict(int)
         for f in self.files:
-            counts[f.kind] += f.rows
+            if not f.copy_of:
+                counts[f.kind] += f.rows
         return GenerationSummary(self.dest, self.n, self.seed, self.messy, self.as_of, self.months,
                                  list(self.periods), self.files, dict(counts), planted, exp, near,
                                  self.bad_rows)
@@ -1537,6 +1575,8 @@ class _PayOut:
         self.prefix = f"FF{self.ym}"
         self.messy = gen.messy
         self.pay_dates = {d: f"{self.period}-{d:02d}" for d in range(1, 29)}
+        self.date10 = self.pay_dates[10]
+        self.lines = self.out._lines if self.out.fast else None
 
     def pay(self, pid: str, name: str, pm: int, btype: str, cents: int, day: int, p: Person,
             text: str | None = None) -> None:
@@ -1562,8 +1602,12 @@ class _PayOut:
         else:
             mrng = self.gen.mrng
             shown = p.shown if p.shown and pid == p.id else self.gen.mess_id(pid, 0.5, 0.03)
-            if mrng.random() < 0.02:
+            x = mrng.random()
+            if x < 0.02:                               # typed from a paper form
                 name = name[:1] + " " + name[1:]
+            elif x < 0.03 and any(c in HOMOPHONES for c in name[1:]):
+                c = next(c for c in name[1:] if c in HOMOPHONES)
+                name = name[0] + name[1:].replace(c, HOMOPHONES[c])
             a = self.gen.first_abs + pm
             self.w((f"{a // 12}{a % 12 + 1:02d}", serial, name, shown, btype, money(cents),
                     f"{self.period[:4]}/{int(self.period[5:])}/{day}"))

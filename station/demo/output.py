@@ -27,6 +27,7 @@ class FileInfo:
     title_line: bool = False
     totals_line: bool = False
     bad_rows: int = 0
+    copy_of: str | None = None  # a second delivery of that file under another name
 
 
 class CsvOut:
