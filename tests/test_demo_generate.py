@@ -686,3 +686,10 @@ def test_rejects_unusable_parameters(tmp_path):
         generate_county(tmp_path, persons=50)
     with pytest.raises(ValueError):
         generate_county(tmp_path, months=2)
+
+
+def test_cli_refuses_to_mix_two_counties(messy, capsys):
+    dest, _ = messy
+    with pytest.raises(SystemExit):
+        gen.main([str(dest), "--persons", "300"])
+    assert "already holds deliveries" in capsys.readouterr().err

@@ -1239,13 +1239,11 @@ class _County:
                 if mrng.random() < 0.003:
                     name = name[:1] + "\u3000" + name[1:]
                 if i == bad_at:        # a clerk's row without an ID number
-                    line = persons.line + 1
-                    prow((f"P{self.n + 1:09d}", "", mrng.choice(("张", "黄", "林")) + mrng.choice(("志强", "建华", "伟")), "男", "19800101",
-                          "", "参保缴费", "20050301", "", ""))
-                    persons.line += 1
+                    clerk = mrng.choice(("张", "黄", "林")) + mrng.choice(("志强", "建华", "伟"))
+                    line = persons.row((f"P{self.n + 1:09d}", "", clerk, "男", "19800101", "",
+                                        "参保缴费", "20050301", "", ""))
                     persons.info.bad_rows += 1
                     self.bad_rows.append(BadRow(persons.info.path, line, "公民身份号码", "missing", ""))
-                    persons.info.rows += 1
                 prow((pno, shown, name, "男" if p.male else "女", p.birth.strftime("%Y%m%d"), p.unit,
                       p.status, p.insured.strftime("%Y%m%d") if p.insured else "",
                       retire.replace("-", ""), pension))
@@ -1276,11 +1274,10 @@ class _County:
                     w.lines.append(f"{w.prefix}{w.n:07d}{mid}{w.period}{tail}{w.date10}")
                     if len(w.lines) >= CsvOut.BATCH:
                         w.out._flush()
-                amt = None
-            for m in range(p.p_from, p.p_to + 1) if amt is not None else ():
-                if m in skip:
-                    continue
-                pay[m].pay(alt.get(m, pid) if alt else pid, name, m, PENSION, amt, 10, p, text)
+            else:
+                for m in range(p.p_from, p.p_to + 1):
+                    if m not in skip:
+                        pay[m].pay(alt.get(m, pid) if alt else pid, name, m, PENSION, amt, 10, p, text)
         if p.ub_from >= 0:
             std = self.ub_std
             for m in range(p.ub_from, p.ub_to + 1):
@@ -1620,7 +1617,13 @@ class _PayOut:
 
 def generate_county(dest: Path, *, persons: int = 3000, seed: int = 2026, messy: bool = True,
                     as_of: D = D(2026, 11, 15), months: int = 10) -> GenerationSummary:
-    """Write one county's deliveries into the inbox folder ``dest``; see the module doc."""
+    """Write one county's deliveries into the inbox folder ``dest``; see the module doc.
+
+    Payroll covers ``months`` months ending the month before ``as_of``. The same seed
+    gives the same bytes; ``messy`` changes only how files are written, not the county
+    (same persons, same ``expected``). Files of the same name are replaced, others are
+    left alone. Files appear complete: each is written as ``*.part`` and renamed.
+    """
     return _County(Path(dest), persons, seed, messy, as_of, months).generate()
 
 
@@ -1634,9 +1637,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--as-of", type=D.fromisoformat, default=D(2026, 11, 15))
     ap.add_argument("--months", type=int, default=10)
     ap.add_argument("--expected", type=Path, help="also write the expected anomalies as JSON here")
+    ap.add_argument("--force", action="store_true", help="write even if department folders hold files")
     a = ap.parse_args(argv)
     if a.expected and a.expected.resolve().is_relative_to(a.dest.resolve()):
         ap.error("--expected must not point inside the inbox")
+    if not a.force and any(f.is_file() for d in DEPARTMENTS if (a.dest / d).is_dir() for f in (a.dest / d).iterdir()):
+        ap.error(f"{a.dest} already holds deliveries; two counties would mix (use --force to write anyway)")
     s = generate_county(a.dest, persons=a.persons, seed=a.seed, messy=not a.clean, as_of=a.as_of, months=a.months)
     if a.expected:
         a.expected.write_text(json.dumps(s.expected_anomalies(), ensure_ascii=False, indent=1), encoding="utf-8")
