@@ -283,8 +283,10 @@ def evaluate(data, as_of: dt.date) -> dict[str, list]:
         if pid and pid in persons:
             continue
         if pid:
-            cands = [k for k, p in live.items() if len(k) == 18 and len(pid) == 18 and one_edit(k, pid)
-                     and (p["name"] == name or _pinyin(p["name"]) == _pinyin(name))]
+            near = {pid[:i] + c + pid[i + 1:] for i in range(len(pid)) for c in "0123456789X"}
+            near |= {pid[:i] + pid[i + 1] + pid[i] + pid[i + 2:] for i in range(len(pid) - 1)}
+            cands = [k for k in sorted(near & live.keys()) if len(k) == 18 and len(pid) == 18 and one_edit(k, pid)
+                     and (live[k]["name"] == name or _pinyin(live[k]["name"]) == _pinyin(name))]
         else:
             cands = [k for k, p in live.items() if p["name"] == name and p.get("birth_date") == birth]
         if len(cands) == 1:
