@@ -30,7 +30,12 @@ def open_json(path, size: int, *, max_cell_chars: int, max_columns: int) -> RowS
     encoding = scan_text(path, stop_on_nul=False).encoding
     with open(path, "rb") as f:
         raw = f.read()
-    text = raw.decode(encoding)
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise UnreadableFile(f"JSON 文件第 {line} 行附近有无法识别的字符（编码不是 UTF-8 或 GBK/GB18030），"
+                             f"请重新导出为 UTF-8 编码。") from None
     if not text.strip():
         raise UnreadableFile("文件是空的（没有任何内容），请确认导出成功后重新放入收件箱。")
     try:

@@ -2,9 +2,12 @@
 
 Encoding (NOTES.md § Encodings): a BOM decides (UTF-8 -> ``utf-8-sig``; UTF-16 -> ``utf-16``,
 what Excel's "Unicode text" export writes); otherwise the WHOLE file must decode as strict
-UTF-8, else as ``gb18030`` (a superset of GBK that also covers the rare characters common in
-names). The check is one streaming pass with an incremental decoder, so a GBK byte deep in a
-mostly-ASCII file is seen before any row is yielded.
+UTF-8, else it is read as ``gb18030`` (a superset of GBK that also covers the rare characters
+common in names). The check is one streaming pass with an incremental decoder, so a GBK byte
+deep in a mostly-ASCII file is seen before any row is yielded. The same pass looks for NUL
+bytes (binary junk), quote characters and very long lines. Bytes that are invalid in the
+chosen encoding (a broken BOM file, a broken GBK file past its first megabyte) are reported
+while rows are read, as UnreadableFile naming the line.
 
 Rows are parsed by the stdlib ``csv`` module (quotes, doubled quotes, embedded newlines).
 Row numbers are physical line numbers where a record starts (blank lines count).
@@ -25,6 +28,7 @@ import collections
 import csv
 import io
 import itertools
+import operator
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -46,15 +50,11 @@ JUNK_REASON = "文件不是可读取的表格：内容是二进制数据，不�
 @dataclass
 class TextInfo:
     encoding: str
-    empty: bool          # nothing but whitespace (and a BOM)
+    empty: bool           # nothing but whitespace (and a BOM)
     has_nul: bool
-    long_lines: bool     # some physical line is longer than LONG_LINE_CHARS
-    control_ratio: float  # share of control bytes in the first chunk (binary junk test)
-
-
-class _DecodeFailed(Exception):
-    def __init__(self, offset: int):
-        self.offset = offset
+    has_quote: bool       # a '"' somewhere: records may span lines
+    long_lines: bool      # some physical line is longer than LONG_LINE_CHARS
+    control_ratio: float  # share of control bytes in the first 64 KB (binary junk test)
 
 
 def _bom_encoding(head: bytes) -> str | None:
@@ -67,53 +67,130 @@ def _bom_encoding(head: bytes) -> str | None:
     return None
 
 
-def _pass(path, encoding: str, *, stop_on_nul: bool) -> TextInfo:
-    """Decode the whole file once; raise _DecodeFailed(offset) if it does not decode."""
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    nonblank = False
-    has_nul = False
-    long_lines = False
-    run = 0              # characters since the last line break
+class _Lines:
+    """Tracks whether any physical line is longer than LONG_LINE_CHARS across chunks
+    (a line inside one chunk is shorter than the chunk, so only runs that cross chunk
+    boundaries need counting)."""
+
+    def __init__(self):
+        self.run = 0
+        self.long = False
+
+    def feed(self, text, nl, cr) -> None:
+        if self.long:
+            return
+        last = max(text.rfind(nl), text.rfind(cr))
+        if last < 0:
+            self.run += len(text)
+        else:
+            first = min(i for i in (text.find(nl), text.find(cr)) if i >= 0)
+            if self.run + first > LONG_LINE_CHARS:
+                self.long = True
+            self.run = len(text) - last - 1
+        if self.run > LONG_LINE_CHARS:
+            self.long = True
+
+
+def _undecodable(path, offset: int) -> UnreadableFile:
+    line = _line_of_offset(path, offset)
+    return UnreadableFile(
+        f"文件不是可读取的表格：无法识别文字编码（既不是 UTF-8，也不是 GBK/GB18030），"
+        f"第 {line} 行附近有无法识别的字符。{REEXPORT_HINT}。")
+
+
+def _scan_utf16(path, stop_on_nul: bool) -> TextInfo:
+    decoder = codecs.getincrementaldecoder("utf-16")("strict")
+    nonblank = has_nul = has_quote = False
+    lines = _Lines()
     offset = 0
-    control_ratio = 0.0
-    utf16 = encoding == "utf-16"
     with open(path, "rb") as f:
         while True:
             chunk = f.read(CHUNK)
-            final = not chunk
-            if offset == 0 and chunk and not utf16:
-                sample = chunk[:65536]
-                control_ratio = (len(sample) - len(sample.translate(None, _CONTROL_BYTES))) / len(sample)
-            if not utf16 and b"\x00" in chunk:
+            try:
+                text = decoder.decode(chunk, not chunk)
+            except UnicodeDecodeError as e:
+                raise _undecodable(path, offset + max(e.start, 0)) from None
+            offset += len(chunk)
+            if "\x00" in text:
                 has_nul = True
                 if stop_on_nul:
-                    return TextInfo(encoding, False, True, False, control_ratio)
-            try:
-                text = decoder.decode(chunk, final)
-            except UnicodeDecodeError as e:
-                raise _DecodeFailed(offset + max(e.start, 0)) from None
-            offset += len(chunk)
-            if text:
-                if utf16 and "\x00" in text:
-                    has_nul = True
-                    if stop_on_nul:
-                        return TextInfo(encoding, False, True, False, control_ratio)
-                if not nonblank and text.replace("\ufeff", "").strip():
-                    nonblank = True
-                if not long_lines:
-                    last = max(text.rfind("\n"), text.rfind("\r"))
-                    if last < 0:
-                        run += len(text)
-                    else:
-                        first = min(i for i in (text.find("\n"), text.find("\r")) if i >= 0)
-                        if run + first > LONG_LINE_CHARS:
-                            long_lines = True
-                        run = len(text) - last - 1
-                    if run > LONG_LINE_CHARS:
-                        long_lines = True
-            if final:
+                    break
+            nonblank = nonblank or bool(text.replace("\ufeff", "").strip())
+            has_quote = has_quote or '"' in text
+            lines.feed(text, "\n", "\r")
+            if not chunk:
                 break
-    return TextInfo(encoding, not nonblank, has_nul, long_lines, control_ratio)
+    return TextInfo("utf-16", not nonblank and not has_nul, has_nul, has_quote, lines.long, 0.0)
+
+
+def scan_text(path, *, thorough: bool = False, stop_on_nul: bool = True) -> TextInfo:
+    """Choose the encoding: a BOM decides, else strict UTF-8 over the whole file, else
+    gb18030. One pass over the bytes, which also looks for NULs, quotes, long lines.
+
+    A BOM file is taken as UTF-8 without decoding it all here, and a gb18030 file is only
+    test-decoded at its start: errors further on surface while reading rows (as
+    UnreadableFile naming the line). ``thorough`` decodes everything up front.
+    """
+    with open(path, "rb") as f:
+        head = f.read(4)
+    bom = _bom_encoding(head)
+    if bom == "utf-16":
+        return _scan_utf16(path, stop_on_nul)
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict") if (bom is None or thorough) else None
+    failed_at = None
+    nonblank = has_nul = has_quote = False
+    lines = _Lines()
+    control_ratio = 0.0
+    offset = 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(CHUNK)
+            if offset == 0 and chunk:
+                sample = chunk[:65536]
+                control_ratio = (len(sample) - len(sample.translate(None, _CONTROL_BYTES))) / len(sample)
+            if b"\x00" in chunk:
+                has_nul = True
+                if stop_on_nul:
+                    break
+            if utf8 is not None:
+                try:
+                    utf8.decode(chunk, not chunk)
+                except UnicodeDecodeError as e:
+                    failed_at = offset + max(e.start, 0)
+                    utf8 = None
+            if not nonblank:
+                nonblank = bool(chunk.replace(codecs.BOM_UTF8, b"").strip())
+            has_quote = has_quote or b'"' in chunk
+            lines.feed(chunk, b"\n", b"\r")
+            offset += len(chunk)
+            if not chunk:
+                break
+    if bom == "utf-8-sig":
+        if failed_at is not None:
+            raise _undecodable(path, failed_at)
+        encoding = "utf-8-sig"
+    elif failed_at is None:
+        encoding = "utf-8"
+    else:
+        encoding = "gb18030"
+        _check_gb18030(path, thorough)
+    return TextInfo(encoding, not nonblank and not has_nul, has_nul, has_quote, lines.long,
+                    control_ratio)
+
+
+def _check_gb18030(path, thorough: bool) -> None:
+    decoder = codecs.getincrementaldecoder("gb18030")("strict")
+    offset = 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(CHUNK)
+            try:
+                decoder.decode(chunk, not chunk)
+            except UnicodeDecodeError as e:
+                raise _undecodable(path, offset + max(e.start, 0)) from None
+            offset += len(chunk)
+            if not chunk or not thorough:
+                return
 
 
 def _line_of_offset(path, offset: int) -> int:
@@ -130,32 +207,13 @@ def _line_of_offset(path, offset: int) -> int:
     return line
 
 
-def scan_text(path, *, stop_on_nul: bool = True) -> TextInfo:
-    """Choose the encoding by decoding the whole file (BOM -> strict UTF-8 -> gb18030)."""
-    with open(path, "rb") as f:
-        head = f.read(4)
-    bom = _bom_encoding(head)
-    candidates = [bom] if bom else ["utf-8", "gb18030"]
-    failed_at = 0
-    for enc in candidates:
-        try:
-            return _pass(path, enc, stop_on_nul=stop_on_nul)
-        except _DecodeFailed as e:
-            failed_at = max(failed_at, e.offset)
-    line = _line_of_offset(path, failed_at)
-    raise UnreadableFile(
-        f"文件不是可读取的表格：无法识别文字编码（既不是 UTF-8，也不是 GBK/GB18030），"
-        f"第 {line} 行附近有无法识别的字符。{REEXPORT_HINT}。"
-    )
-
-
 def detect_encoding(path) -> str:
     """The encoding open_rows would use for this text file.
 
     Returns ``"utf-8-sig"``, ``"utf-16"`` (both from a BOM), ``"utf-8"`` or ``"gb18030"``.
     Raises UnreadableFile when the file decodes in none of them.
     """
-    return scan_text(path, stop_on_nul=False).encoding
+    return scan_text(path, thorough=True, stop_on_nul=False).encoding
 
 
 # --------------------------------------------------------------------------- delimiter
@@ -405,8 +463,8 @@ def _too_many(max_columns: int) -> Callable[[int, int], UnreadableFile]:
 
 def _changed(line: int) -> UnreadableFile:
     return UnreadableFile(
-        f"读取过程中文件内容发生变化或出现无法识别的字符（第 {line} 行附近）。"
-        f"请确认文件已完整复制后重新放入收件箱。")
+        f"第 {line} 行附近有无法识别的字符，或文件在读取过程中被修改。"
+        f"请确认文件已完整复制；如仍不行，{REEXPORT_HINT}。")
 
 
 def _is_field_limit(e: csv.Error) -> bool:
@@ -421,6 +479,7 @@ class _CsvRows:
         self.max_cell = max_cell
         self.max_columns = max_columns
         self.bounded = info.long_lines
+        self.one_line_records = not info.has_quote
         self.too_many = _too_many(max_columns)
 
     def _open(self):
@@ -439,40 +498,48 @@ class _CsvRows:
                 raise _changed(parser.line) from None
 
     def _fast(self) -> Iterator[tuple[int, list]]:
+        # Hot loop: the (row_no, row) tuples come from enumerate/zip in C, and the loop
+        # does no more than the blank-row and width checks.
         max_columns = self.max_columns
-        delimiter = self.delimiter
         f = self._open()
         try:
-            base = 0                    # physical lines consumed before the current reader
+            base = 0                      # physical lines consumed before this reader
             while True:
                 csv.field_size_limit(self.max_cell)
-                reader = csv.reader(f, delimiter=delimiter, strict=False)
-                prev = 0
-                off = base + 1
+                reader = csv.reader(f, delimiter=self.delimiter, strict=False)
+                if self.one_line_records:      # no quote in the file: record n = line n
+                    pairs = enumerate(reader, base + 1)
+                else:                          # lines read before the record, plus one
+                    pairs = zip(map(operator.add, map(operator.attrgetter("line_num"),
+                                                      itertools.repeat(reader)),
+                                    itertools.repeat(base + 1)), reader)
+                pair = None
                 try:
-                    for row in reader:
-                        n = prev
-                        prev = reader.line_num
+                    for pair in pairs:
+                        row = pair[1]
                         if any(row):
                             if len(row) > max_columns:
-                                raise self.too_many(n + off, len(row))
-                            yield n + off, row
+                                raise self.too_many(pair[0], len(row))
+                            yield pair
                     return
                 except csv.Error as e:
                     if not _is_field_limit(e):
-                        raise _changed(base + prev + 1) from None
+                        raise _changed(pair[0] if pair else base + 1) from None
                 except (UnicodeDecodeError, OSError):
-                    raise _changed(base + prev + 1) from None
-                # A field over max_cell: re-read that record with the bounded parser,
-                # then let the csv module resume on the line after it.
-                start = base + prev + 1
+                    raise _changed(pair[0] if pair else base + 1) from None
+                # A field over max_cell. Re-read from the last record seen (its end is
+                # not known) with the bounded parser, yield the long record, then let
+                # the csv module resume on the line after it.
+                start = pair[0] if pair else base + 1
                 f.close()
                 try:
                     f = self._open()
                     collections.deque(itertools.islice(f, start - 1), maxlen=0)
-                    parser = _RecordParser(f.readline, delimiter, self.max_cell, max_columns,
+                    parser = _RecordParser(f.readline, self.delimiter, self.max_cell, max_columns,
                                            start, True, self.too_many)
                     rec = parser.next_record()
+                    if pair is not None and rec is not None and rec[0] == start:
+                        rec = parser.next_record()     # the record seen before the long one
                 except (UnicodeDecodeError, OSError):
                     raise _changed(start) from None
                 if rec is not None:
