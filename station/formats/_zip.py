@@ -202,56 +202,61 @@ def _col_index(s: bytes) -> int:
     return n - 1
 
 
-def _greater_col(c: int) -> str:
-    """Regex for an upper-case column name after column index ``c`` (then a digit)."""
+def _cols_upto(c: int) -> str:
+    """Regex for an upper-case column name at or left of column index ``c``."""
     s = _col_name(c)
-    alts = [f"[A-Z]{{{len(s) + 1}}}"]
+    alts = [f"[A-Z]{{1,{len(s) - 1}}}"] if len(s) > 1 else []
     for i, ch in enumerate(s):
-        if ch < "Z":
-            nxt = chr(ord(ch) + 1)
+        if ch > "A":
             rest = len(s) - i - 1
-            alts.append(s[:i] + (f"[{nxt}-Z]" if nxt < "Z" else "Z")
-                        + (f"[A-Z]{{{rest}}}" if rest else "") + "[0-9]")
-    return "|".join(alts)
-
-
-def _row_over(r: int) -> str:
-    """Regex for a row number (no leading zero) clearly above ``r``: more digits, or the
-    same number of digits with a larger first or second digit. So every row that does
-    NOT match is below about 1.1 x r."""
-    s = str(r)
-    L = len(s)
-    alts = [f"[0-9]{{{L + 1}}}"]
-    d1 = int(s[0])
-    if d1 < 9:
-        alts.append(f"[{d1 + 1}-9]" + (f"[0-9]{{{L - 1}}}" if L > 1 else "") + '"')
-    if L >= 2 and int(s[1]) < 9:
-        alts.append(f"{d1}[{int(s[1]) + 1}-9]" + (f"[0-9]{{{L - 2}}}" if L > 2 else "") + '"')
+            alts.append(s[:i] + (f"[A-{chr(ord(ch) - 1)}]" if ch > "B" else "A")
+                        + (f"[A-Z]{{{rest}}}" if rest else ""))
+    alts.append(s)
     return "|".join(alts)
 
 
 def _row_cap(r: int) -> int:
-    """Largest row number that ``_row_over(r)`` lets through."""
+    """The bound the probe enforces for rows: r rounded up in its first two digits
+    (within 10% of r), so one pattern serves many chunks."""
     s = str(r)
     if len(s) == 1:
-        return r
+        return 9
     return (int(s[:2]) + 1) * 10 ** (len(s) - 2) - 1
+
+
+def _rows_upto(r: int) -> str:
+    """Regex for a row number from 1 to ``_row_cap(r)``, then the closing quote."""
+    s = str(r)
+    L = len(s)
+    if L == 1:
+        return '[1-9]"'
+    alts = [f'[1-9][0-9]{{0,{L - 2}}}"']
+    d1, d2 = int(s[0]), int(s[1])
+    if d1 > 1:
+        alts.append(f'[1-{d1 - 1}][0-9]{{{L - 1}}}"')
+    alts.append(f'{d1}[0-{d2}]' + (f"[0-9]{{{L - 2}}}" if L > 2 else "") + '"')
+    return "|".join(alts)
 
 
 _probe_cache: dict[tuple[int, int], re.Pattern] = {}
 
 
 def _probe(r: int, c: int) -> re.Pattern:
-    """Find any cell tag that is not ``<c r="COLROW"`` with COL <= c and ROW <= ~r."""
+    """Find a cell tag that is not exactly ``<c r="COLROW"`` with COL <= c and
+    ROW <= _row_cap(r): no r, r not first, lower case, leading zeros, a column right of
+    c, a row below the cap. ``<col``, ``<cols`` etc. do not match."""
     key = (r, c)
     p = _probe_cache.get(key)
     if p is None:
         if len(_probe_cache) > 256:
             _probe_cache.clear()
-        pat = ('<c(?:[\\t\\n\\r>/]| (?!r=")| r="(?:[^A-Z]|[A-Z]{1,3}(?:[^1-9A-Z]|'
-               + _row_over(r) + ")|" + _greater_col(c) + "))")
+        pat = ('<c(?![^\\s>/]| r="(?:' + _cols_upto(c) + ")(?:" + _rows_upto(r) + "))")
         p = _probe_cache[key] = re.compile(pat.encode())
     return p
+
+
+_LAST_ROW = re.compile(rb'<row r="([0-9]{1,10})"')
+_PREFIXED_CELL = re.compile(rb":c[\s>/]")
 
 
 def check_sheet(zf: zipfile.ZipFile, name: str, max_columns: int) -> None:
@@ -269,25 +274,38 @@ def check_sheet(zf: zipfile.ZipFile, name: str, max_columns: int) -> None:
 
 
 def _fast_bound(zf: zipfile.ZipFile, name: str, max_columns: int) -> tuple[int, int] | None:
-    """(rows, cols) bounding calamine's box, for files in the usual style: every cell
-    written as ``<c r="A1"``, cell rows matching their ``<row r=...>``. None when the
-    file is in any other style (then the exact pass decides)."""
+    """(rows, cols) bounding calamine's box, for sheets in the usual style: every cell
+    written ``<c r="A1"``, rows in ascending order with cells in their row. None for any
+    other style (then the exact pass decides)."""
     r_max = 0
     c_max = -1
     for data in _xml_chunks(zf, name):
-        if b":c " in data or b":c>" in data:        # prefixed tags: exact pass
+        if _PREFIXED_CELL.search(data):            # namespace-prefixed tags: exact pass
             return None
-        rows = _ROW_NUM.findall(data)
-        if rows:
-            r_max = max(r_max, max(map(int, rows)))
+        i = data.rfind(b'<row r="')
+        if i >= 0:                                  # rows ascend: the last is the largest
+            m = _LAST_ROW.match(data, i)
+            if m:
+                r_max = max(r_max, int(m.group(1)))
+        rows_checked = False
         while _probe(r_max, max(c_max, 0)).search(data):
-            # Either a cell right of the widest seen so far (then widen and look again),
-            # or something the fast path does not handle.
+            # A cell right of the widest so far (widen, look again), rows not ascending
+            # (take the true maximum, look again), or a style the fast path skips.
             cols = _FIRST_COLS.findall(data)
             new_c = max(map(_col_index, set(cols))) if cols else -1
-            if new_c <= c_max or new_c >= max_columns:
-                return None
-            c_max = new_c
+            if new_c > c_max:
+                if new_c >= max_columns:
+                    return None
+                c_max = new_c
+                continue
+            if not rows_checked:
+                rows_checked = True
+                nums = _ROW_NUM.findall(data)
+                new_r = max(map(int, nums)) if nums else 0
+                if new_r > r_max:
+                    r_max = new_r
+                    continue
+            return None
     # Every cell passed the probe, so its column is <= max(c_max, 0) (A if none seen).
     return _row_cap(r_max), max(c_max, 0) + 1
 
