@@ -124,9 +124,10 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
     started_at = now_iso()
 
     findings: dict[str, list[Finding]] = {}
+    shared: dict[str, Any] = {}
     for s in chosen:
         t0 = time.perf_counter()
-        ctx = Context(conn, as_of, s.params)
+        ctx = Context(conn, as_of, s.params, shared)
         findings[s.rule.id] = list(s.rule.find(ctx))
         result.rule_seconds[s.rule.id] = time.perf_counter() - t0
         result.per_rule[s.rule.id] = len(findings[s.rule.id])

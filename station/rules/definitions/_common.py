@@ -123,3 +123,25 @@ def change_rows(conn: sqlite3.Connection, ids) -> dict[str, list[int]]:
             " ORDER BY id_number, change_date, delivery_id, row_no", (as_json(ids),)):
         out.setdefault(id_number, []).append(rid)
     return out
+
+
+def multi_payment_pairs(ctx) -> str:
+    """The (ID, period) pairs with more than one payment, as JSON ``[[id, period], …]``.
+
+    One pass over the (id_number, period) index — the costliest step of the payment
+    rules — shared by DUPLICATE_PAYMENT and CONFLICTING_BENEFITS within one evaluation.
+    """
+    key = "multi_payment_pairs"
+    if key not in ctx.shared:
+        rows = ctx.conn.execute(
+            "SELECT id_number, period FROM payments GROUP BY id_number, period HAVING count(*) > 1"
+        ).fetchall()
+        ctx.shared[key] = json.dumps(rows, ensure_ascii=False)
+    return ctx.shared[key]
+
+
+# Use as ``WITH pairs AS (...)`` with the JSON of multi_payment_pairs() as :pairs.
+PAIRS_CTE = """
+pairs(id_number, period) AS MATERIALIZED (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:pairs))
+"""

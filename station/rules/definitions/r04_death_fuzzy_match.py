@@ -5,8 +5,9 @@ characters, and the names are equal or homophones; or, for a death record withou
 ID, name and 出生日期 are equal. Subject: the register person's ID.
 
 The candidate set is small (death records whose ID is in nobody's register entry), so
-the search is done from their side: every ID one substitution (digits and X) or one
-adjacent swap away is generated in Python and looked up through the persons ID index.
+the search is done from their side: every ID one substitution (a digit or X) or one
+adjacent swap away from theirs is generated in SQL and looked up through the persons ID
+index (about 200 index probes per unmatched record; the register is never scanned).
 """
 from __future__ import annotations
 
@@ -25,10 +26,21 @@ SELECT r.kind, r.rid, r.id_number, r.name, r.death_date
    AND NOT EXISTS (SELECT 1 FROM persons AS p WHERE p.id_number = r.id_number)
 """
 
+# :ids is the JSON list of unmatched IDs; n is the position of the ID in that list.
 PROBE_SQL = f"""
-SELECT j.value, p.rowid, p.id_number, p.name, p.status
-  FROM json_each(?) AS j
-  JOIN persons AS p ON p.id_number = j.value
+WITH rec(n, id) AS MATERIALIZED (SELECT key, value FROM json_each(:ids)),
+pos(i) AS MATERIALIZED (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18]')),
+alpha(a) AS MATERIALIZED (SELECT value FROM json_each(:alphabet)),
+variant(n, v) AS (
+    SELECT n, substr(id, 1, i - 1) || a || substr(id, i + 1)
+      FROM rec CROSS JOIN pos CROSS JOIN alpha
+     WHERE a <> substr(id, i, 1)
+    UNION ALL
+    SELECT n, substr(id, 1, i - 1) || substr(id, i + 1, 1) || substr(id, i, 1) || substr(id, i + 2)
+      FROM rec CROSS JOIN pos
+     WHERE i < 18 AND substr(id, i, 1) <> substr(id, i + 1, 1))
+SELECT variant.n, p.rowid, p.id_number, p.name, p.status
+  FROM variant CROSS JOIN persons AS p ON p.id_number = variant.v
  WHERE p.status NOT IN {TERMINAL_SQL}
 """
 
@@ -47,48 +59,49 @@ SELECT c.rowid, c.name, c.death_date, p.rowid, p.id_number, p.name, p.status
 """
 
 
-def variants(id18: str) -> dict[str, tuple[str, int]]:
-    """IDs one substitution or one adjacent swap away: variant → (how, position)."""
-    out: dict[str, tuple[str, int]] = {}
-    for i, c in enumerate(id18):
-        head, tail = id18[:i], id18[i + 1:]
-        for a in ALPHABET:
-            if a != c:
-                out[head + a + tail] = ("sub", i)
-    for i in range(17):
-        a, b = id18[i], id18[i + 1]
-        if a != b:
-            out[id18[:i] + b + a + id18[i + 2:]] = ("swap", i)
+def variants(id18: str) -> list[str]:
+    """Every ID one substitution (a digit or X) or one adjacent swap away from ``id18``
+    (the Python twin of PROBE_SQL's ``variant``, for tests and tools)."""
+    out = [id18[:i] + a + id18[i + 1:] for i in range(18) for a in ALPHABET if a != id18[i]]
+    out += [id18[:i] + id18[i + 1] + id18[i] + id18[i + 2:] for i in range(17) if id18[i] != id18[i + 1]]
     return out
 
 
-def describe(how: str, pos: int, record_id: str, person_id: str) -> str:
-    if how == "swap":
-        return f"证件号第 {pos + 1}、{pos + 2} 位前后颠倒"
-    return f"证件号仅第 {pos + 1} 位不同（死亡记录为「{record_id[pos]}」，登记库为「{person_id[pos]}」）"
+def difference(record_id: str, person_id: str) -> str | None:
+    """How two 18-character IDs differ, in words, when it is one substitution or one adjacent
+    swap; None otherwise."""
+    diff = [i for i in range(18) if record_id[i] != person_id[i]]
+    if len(diff) == 1:
+        i = diff[0]
+        return f"证件号仅第 {i + 1} 位不同（死亡记录为「{record_id[i]}」，登记库为「{person_id[i]}」）"
+    if (len(diff) == 2 and diff[1] == diff[0] + 1
+            and record_id[diff[0]] == person_id[diff[1]] and record_id[diff[1]] == person_id[diff[0]]):
+        return f"证件号第 {diff[0] + 1}、{diff[1] + 1} 位前后颠倒"
+    return None
 
 
 def find(ctx: Context):
     conn = ctx.conn
-    # matches: person rowid -> [(kind, record rowid, record name, death date, difference)]
-    matches: dict[int, list[tuple]] = {}
-    persons: dict[int, tuple[str, str, str]] = {}
+    matches: dict[int, list[tuple]] = {}          # person rowid -> the death records matched
+    persons: dict[int, tuple[str, str, str]] = {}  # person rowid -> (ID, name, status)
 
+    # Death records with an 18-character ID that is nobody's: who is one edit away?
     records = conn.execute(UNMATCHED_SQL).fetchall()
-    wanted: dict[str, list[tuple[int, str, int]]] = {}
-    for n, (_, _, rid_id, _, _) in enumerate(records):
-        for v, (how, pos) in variants(rid_id).items():
-            wanted.setdefault(v, []).append((n, how, pos))
-    qualifying: dict[int, dict[int, str]] = {}      # record index -> {person rowid: difference}
-    if wanted:
-        for v, prow, pid, pname, status in conn.execute(PROBE_SQL, (as_json(wanted),)):
-            for n, how, pos in wanted[v]:
+    by_id: dict[str, list[int]] = {}              # unmatched ID -> its records (公安 and 民政)
+    for n, record in enumerate(records):
+        by_id.setdefault(record[2], []).append(n)
+    ids = list(by_id)
+    qualifying: dict[int, dict[int, str]] = {}    # record index -> {person rowid: difference}
+    if ids:
+        for k, prow, pid, pname, status in conn.execute(
+                PROBE_SQL, {"ids": as_json(ids), "alphabet": as_json(ALPHABET)}):
+            for n in by_id[ids[k]]:
                 kind, rrow, rid_id, rname, death_date = records[n]
                 if names_equal(rname, pname) or names_homophone(rname, pname):
                     persons[prow] = (pid, pname, status)
-                    qualifying.setdefault(n, {})[prow] = describe(how, pos, rid_id, pid)
+                    qualifying.setdefault(n, {})[prow] = difference(rid_id, pid)
     for n, found in qualifying.items():
-        if len(found) == 1:
+        if len(found) == 1:                       # two or more candidates: never a match
             (prow, diff), = found.items()
             kind, rrow, rid_id, rname, death_date = records[n]
             pname = persons[prow][1]
@@ -96,6 +109,7 @@ def find(ctx: Context):
             matches.setdefault(prow, []).append(
                 (kind, rrow, rname, death_date, f"{diff}，{name_note}", rid_id))
 
+    # Death records without an ID: name and birth date.
     no_id: dict[int, list[tuple]] = {}
     for crow, cname, death_date, prow, pid, pname, status in conn.execute(NO_ID_SQL):
         persons[prow] = (pid, pname, status)
@@ -120,12 +134,12 @@ def find(ctx: Context):
             parts.append(f"{SOURCE_TITLES[kind]}死亡记录（{shown}{rname}，死亡日期 {death_date}）{diff}")
         summary = ("；".join(parts) + f"。登记库中只有 {pname}（{pid}）一人符合，疑为同一人且已死亡；"
                    f"其参保状态为「{status}」。")
-        records = [ev.record(kind, rrow) for kind, rrow, *_ in ms]
-        records.append(ev.record("persons", prow, "登记库参保人员（疑似同一人）"))
+        records_ev = [ev.record(kind, rrow) for kind, rrow, *_ in ms]
+        records_ev.append(ev.record("persons", prow, "登记库参保人员（疑似同一人）"))
         yield Finding(subject=pid, name=pname, evidence=build(
-            summary, records, matches=[{"death_record": {"kind": m[0], "id_number": m[5],
-                                                         "name": m[2], "death_date": m[3]},
-                                        "difference": m[4]} for m in ms],
+            summary, records_ev, matches=[{"death_record": {"kind": m[0], "id_number": m[5],
+                                                            "name": m[2], "death_date": m[3]},
+                                           "difference": m[4]} for m in ms],
             status=status))
 
 

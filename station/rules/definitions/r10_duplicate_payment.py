@@ -6,20 +6,19 @@ from __future__ import annotations
 
 from ..base import Context, Finding, Rule, register
 from ..evidence import Evidence, build, money
-from ._common import person_rows
+from ._common import PAIRS_CTE, multi_payment_pairs, person_rows
 
-# First the (ID, period) pairs with more than one payment, from the (id_number, period)
-# index alone; only their rows are read.
-SQL = """
-WITH pairs AS (
-    SELECT id_number, period FROM payments GROUP BY id_number, period HAVING count(*) > 1),
+# Only the rows of (ID, period) pairs with more than one payment are read.
+SQL = f"""
+WITH {PAIRS_CTE},
 rows AS (
     SELECT p.rowid AS rid, p.id_number, p.period, p.benefit_type, trim(p.serial_no) AS serial,
            p.amount, p.name,
            count(*) OVER (PARTITION BY p.id_number, p.period, p.benefit_type) AS n,
            row_number() OVER (PARTITION BY p.id_number, p.period, p.benefit_type
                               ORDER BY trim(p.serial_no)) AS k
-      FROM pairs JOIN payments AS p ON p.id_number = pairs.id_number AND p.period = pairs.period)
+      FROM pairs CROSS JOIN payments AS p
+        ON p.id_number = pairs.id_number AND p.period = pairs.period)
 SELECT id_number, period, benefit_type, rid, serial, amount, k, name
   FROM rows WHERE n >= 2
  ORDER BY id_number, period, benefit_type, k
@@ -29,7 +28,7 @@ SELECT id_number, period, benefit_type, rid, serial, amount, k, name
 def find(ctx: Context):
     conn = ctx.conn
     groups: dict[tuple[str, str], list[tuple]] = {}
-    for row in conn.execute(SQL):
+    for row in conn.execute(SQL, {"pairs": multi_payment_pairs(ctx)}):
         groups.setdefault((row[0], row[1]), []).append(row[2:])
     if not groups:
         return

@@ -6,18 +6,17 @@ import json
 
 from ..base import Context, Finding, Rule, register
 from ..evidence import Evidence, build, money, rowids
-from ._common import person_rows
+from ._common import PAIRS_CTE, multi_payment_pairs, person_rows
 
-SQL = """
-WITH grp(g, benefit_type) AS (
+SQL = f"""
+WITH grp(g, benefit_type) AS MATERIALIZED (
     SELECT CAST(j.key AS INTEGER), k.value FROM json_each(:groups) AS j, json_each(j.value) AS k),
-pairs AS (
-    SELECT id_number, period FROM payments GROUP BY id_number, period HAVING count(*) > 1),
+{PAIRS_CTE},
 hits AS (
     SELECT p.id_number, p.period, grp.g, group_concat(p.rowid) AS rids
       FROM pairs
-      JOIN payments AS p ON p.id_number = pairs.id_number AND p.period = pairs.period
-      JOIN grp ON grp.benefit_type = p.benefit_type
+     CROSS JOIN payments AS p ON p.id_number = pairs.id_number AND p.period = pairs.period
+     CROSS JOIN grp ON grp.benefit_type = p.benefit_type
      GROUP BY p.id_number, p.period, grp.g
     HAVING count(DISTINCT p.benefit_type) >= 2)
 SELECT id_number, period, group_concat(rids) FROM hits
@@ -30,7 +29,8 @@ def find(ctx: Context):
     groups = [[str(t) for t in g] for g in ctx.params["exclusive"] if isinstance(g, list)]
     if not groups:
         return
-    rows = conn.execute(SQL, {"groups": json.dumps(groups, ensure_ascii=False)}).fetchall()
+    rows = conn.execute(SQL, {"groups": json.dumps(groups, ensure_ascii=False),
+                              "pairs": multi_payment_pairs(ctx)}).fetchall()
     if not rows:
         return
     persons = person_rows(conn, {r[0] for r in rows})

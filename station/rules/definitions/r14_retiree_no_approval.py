@@ -16,7 +16,6 @@ SELECT p.rowid, p.id_number, p.name, p.retire_date
    AND NOT EXISTS (SELECT 1 FROM scan_index AS s
                     WHERE s.subject = p.id_number
                       AND s.material IN (SELECT value FROM json_each(:docs)))
- ORDER BY p.id_number
 """
 
 DOCS_SQL = """
@@ -28,8 +27,8 @@ SELECT subject, rowid FROM scan_index
 def find(ctx: Context):
     conn = ctx.conn
     docs = [str(d) for d in ctx.params["required_documents"]]
-    rows = conn.execute(SQL, {"since": ctx.params["since"].isoformat(),
-                              "docs": as_json(docs)}).fetchall()
+    rows = sorted(conn.execute(SQL, {"since": ctx.params["since"].isoformat(),
+                                     "docs": as_json(docs)}), key=lambda r: r[1])
     if not rows:
         return
     have: dict[str, list[int]] = {}

@@ -16,7 +16,6 @@ SELECT rowid, id_number, name, birth_date FROM persons
    AND coalesce(birth_date,
                 CASE WHEN length(id_number) = 18 THEN substr(id_number, 7, 4) || '-' ||
                      substr(id_number, 11, 2) || '-' || substr(id_number, 13, 2) END) <= :cutoff
- ORDER BY id_number
 """
 
 PAYMENTS_SQL = """
@@ -42,7 +41,8 @@ def birthday_cutoff(on: dt.date, years: int) -> dt.date:
 def find(ctx: Context):
     conn = ctx.conn
     min_age = int(ctx.params["min_age"])
-    rows = conn.execute(SQL, {"cutoff": birthday_cutoff(ctx.as_of, min_age).isoformat()}).fetchall()
+    rows = sorted(conn.execute(SQL, {"cutoff": birthday_cutoff(ctx.as_of, min_age).isoformat()}),
+                  key=lambda r: r[1])
     hits = []
     for rid, id_number, name, birth in rows:
         if birth:
