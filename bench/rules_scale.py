@@ -317,11 +317,13 @@ def main() -> None:
         print(f"loaded in {time.perf_counter() - t:.1f} s: "
               + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     cfg = load_config(None)
-    for run in ("first run (all new)", "second run (all known)"):
+    runs = ("first run (all new)", "second run (all known)") if fresh else ("run 1", "run 2")
+    for run in runs:
         r = engine.evaluate(conn, cfg, AS_OF)
         find_total = sum(r.rule_seconds.values())
-        print(f"\n{run}: total {r.seconds:.2f} s (rules {find_total:.2f} s, "
-              f"persisting {r.seconds - find_total:.2f} s); new {r.new:,}, open {r.open_count:,}")
+        print(f"\n{run}: total {r.seconds:.2f} s (ANALYZE {r.analyze_seconds:.2f} s of "
+              f"{', '.join(r.analyzed) or 'no table'}; rules {find_total:.2f} s; persisting "
+              f"{r.seconds - find_total - r.analyze_seconds:.2f} s); new {r.new:,}, open {r.open_count:,}")
         for rule_id in r.rules:
             print(f"  {rule_id:26s} {r.rule_seconds[rule_id]:6.2f} s  {r.per_rule[rule_id]:>7,} findings")
     if args.explain:
