@@ -153,3 +153,16 @@ def test_get_anomaly_and_summary(loaded_station):
     assert len(summary) == 16
     assert summary["DEATH_PAID"]["open"] == 2 and summary["DEATH_PAID"]["amount"] == 45108.5
     assert summary["DEATH_PAID"]["by_status"]["new"] == 2
+
+
+def test_a_version_1_register_gains_the_queue_index(tmp_path):
+    from station.register.db import connect
+    path = tmp_path / "old.db"
+    conn = connect(path)
+    conn.execute("DROP INDEX anomalies_queue")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+    conn = connect(path)
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'anomalies_queue'").fetchone()
+    assert count_anomalies(conn, AnomalyFilter()) == 0
+    conn.close()

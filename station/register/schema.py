@@ -17,7 +17,7 @@ import sqlite_utils
 
 from ..kinds.spec import KINDS, KindSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
 
 SQL_TYPES = {
     "id": str, "name": str, "text": str, "code": str, "subject": str, "date": str,
