@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import sqlite3
 import sys
@@ -287,7 +286,7 @@ def explain(conn: sqlite3.Connection) -> None:
     engine.evaluate(conn, load_config(None), AS_OF)
     conn.set_trace_callback(None)
     for sql in seen:
-        if sql.lstrip().upper().startswith(("WITH", "SELECT")) and "json_each(" not in sql[:0]:
+        if sql.lstrip().upper().startswith(("WITH", "SELECT")):
             print("-" * 60)
             print(sql.strip()[:400])
             try:

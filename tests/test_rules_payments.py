@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from test_rules_support import (AS_OF, anomalies, deliver, events, make_id, payment, person,
-                                set_param, subjects, with_rules_yaml)
+                                set_param, with_rules_yaml)
 
 A = make_id("19550101", 1)
 B = make_id("19550202", 2)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import shutil
-from pathlib import Path
 
 from station.normalise import check_char
 from station.services.station import Station

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..kinds.spec import DEPARTMENTS
 from ..review.states import DATA_STATUS_TITLES, STATE_TITLES, STATES
-from ..rules.base import RULES, SEVERITIES, SEVERITY_TITLES
+from ..rules.base import RULES, SEVERITY_TITLES
 
 # Importing the engine registers every rule (titles and explanations for the output).
 from ..rules import engine as _engine  # noqa: F401
@@ -60,22 +60,18 @@ SORT_KEYS: dict[str, str] = {
     "department": "department",
 }
 
-_REVIEW_BY_TITLE = {v: k for k, v in STATE_TITLES.items()}
-_DEPT_BY_TITLE = {v: k for k, v in DEPARTMENTS.items()}
-_SEVERITY_BY_TITLE = {v: k for k, v in SEVERITY_TITLES.items()}
-_DATA_BY_TITLE = {v: k for k, v in DATA_STATUS_TITLES.items()}
-
-
-def _codes(values: list[str] | None, known, by_title: dict[str, str], what: str) -> list[str] | None:
+def _codes(values: list[str] | None, titles: dict[str, str], what: str) -> list[str] | None:
+    """Codes for ``values`` given as codes or as their Chinese titles (``titles``: code →
+    title); FilterError names the ones available."""
     if values is None:
         return None
+    by_title = {t: c for c, t in titles.items()}
     out = []
     for v in values:
         v = str(v).strip()
-        code = v if v in known else by_title.get(v)
+        code = v if v in titles else by_title.get(v)
         if code is None:
-            shown = "、".join(f"{k}（{t}）" if t else k for k, t in
-                             ((k, next((t for t, c in by_title.items() if c == k), "")) for k in known))
+            shown = "、".join(f"{c}（{t}）" for c, t in titles.items())
             raise FilterError(f"未知的{what}「{v}」。可用的有：{shown}。")
         out.append(code)
     return out
@@ -96,13 +92,13 @@ def normalise_filter(f: AnomalyFilter) -> AnomalyFilter:
             rules.append(code)
     data_status = f.data_status
     if data_status is not None:
-        data_status = _codes([data_status], DATA_STATUS_TITLES, _DATA_BY_TITLE, "数据状态")[0]
+        data_status = _codes([data_status], DATA_STATUS_TITLES, "数据状态")[0]
     return AnomalyFilter(
         rules=rules,
-        statuses=_codes(f.statuses, STATES, _REVIEW_BY_TITLE, "核查状态"),
+        statuses=_codes(f.statuses, STATE_TITLES, "核查状态"),
         data_status=data_status,
-        departments=_codes(f.departments, DEPARTMENTS, _DEPT_BY_TITLE, "部门"),
-        severities=_codes(f.severities, SEVERITIES, _SEVERITY_BY_TITLE, "严重程度"),
+        departments=_codes(f.departments, DEPARTMENTS, "部门"),
+        severities=_codes(f.severities, SEVERITY_TITLES, "严重程度"),
         min_amount=f.min_amount, older_than_days=f.older_than_days,
         search=(f.search or "").strip() or None, ids=f.ids)
 
