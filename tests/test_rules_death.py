@@ -275,3 +275,17 @@ def test_fuzzy_match_clears_when_the_person_is_stopped(station):
     deliver(station, "persons", [person(A, "张三", "死亡")])
     assert anomalies(station, "DEATH_FUZZY_MATCH") == {}
     assert anomalies(station, "DEATH_FUZZY_MATCH", data_status="cleared")[(A, None)]["id"] == aid
+
+
+def test_sql_neighbourhood_is_every_substitution_and_adjacent_swap(station):
+    from station.rules.definitions import r04_death_fuzzy_match as fuzzy
+    head, _, _ = fuzzy.PROBE_SQL.partition("SELECT variant.n")
+    ids = [A, "44030319550101001X", "111111111111111111"]
+    got = station.conn.execute(head + "SELECT n, v FROM variant",
+                               {"ids": json.dumps(ids), "alphabet": json.dumps(fuzzy.ALPHABET)}).fetchall()
+    for n, id18 in enumerate(ids):
+        mine = sorted(v for k, v in got if k == n)
+        assert mine == sorted(fuzzy.variants(id18))
+        assert len(mine) == len(set(mine)) and id18 not in mine
+        assert all(fuzzy.difference(id18, v) for v in mine)
+    assert len([v for k, v in got if k == 2]) == 18 * 10          # no swap of equal characters
