@@ -282,7 +282,7 @@ def test_sql_neighbourhood_is_every_substitution_and_adjacent_swap(station):
     head, _, _ = fuzzy.PROBE_SQL.partition("SELECT variant.n")
     ids = [A, "44030319550101001X", "111111111111111111"]
     got = station.conn.execute(head + "SELECT n, v FROM variant",
-                               {"ids": json.dumps(ids), "alphabet": json.dumps(fuzzy.ALPHABET)}).fetchall()
+                               {"ids": json.dumps(ids), "alphabet": json.dumps(list(fuzzy.ALPHABET))}).fetchall()
     for n, id18 in enumerate(ids):
         mine = sorted(v for k, v in got if k == n)
         assert mine == sorted(fuzzy.variants(id18))
