@@ -11,9 +11,10 @@ from .. import __version__
 from ..config import ConfigError
 from ..home import HomeError
 from ..register.db import RegisterError
+from . import anomalies as _anomalies
 from . import inbox as _inbox
 
-COMMAND_MODULES = [_inbox]
+COMMAND_MODULES = [_inbox, _anomalies]
 
 EPILOG = """常用命令 common commands:
   station demo              生成演示数据并启动  create a demo home and start the station

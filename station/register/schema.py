@@ -17,7 +17,7 @@ import sqlite_utils
 
 from ..kinds.spec import KINDS, KindSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
 
 SQL_TYPES = {
     "id": str, "name": str, "text": str, "code": str, "subject": str, "date": str,
@@ -137,6 +137,13 @@ def _create(db: sqlite_utils.Database) -> None:
     db["anomalies"].create_index(["data_status", "review_status"], if_not_exists=True)
     db["anomalies"].create_index(["subject"], if_not_exists=True)
     db["anomalies"].create_index(["first_seen"], if_not_exists=True)
+    # The review queue (station.services.anomalies): every column that a queue filters or
+    # sorts on, so that filter + sort + LIMIT/OFFSET over 100k anomalies reads this narrow
+    # index only, never the rows with their wide evidence.
+    db["anomalies"].create_index(
+        ["data_status", "rule", "review_status", "department", "severity", "amount",
+         "first_seen", "last_seen", "subject", "name", "period"],
+        index_name="anomalies_queue", if_not_exists=True)
 
     # What happened to an anomaly on the data side: found, amount changed, cleared, reopened.
     db["anomaly_events"].create({

@@ -32,6 +32,9 @@ class Context:
     conn: sqlite3.Connection
     as_of: dt.date
     params: dict[str, Any]
+    # Intermediate results that several rules need, computed once per evaluation (e.g. the
+    # (ID, period) pairs paid more than once, for DUPLICATE_PAYMENT and CONFLICTING_BENEFITS).
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def cutoff(self, days_param: str = "grace_days") -> str:
         """as_of − params[days_param] as ISO date: records dated on or before it qualify."""

@@ -1,0 +1,175 @@
+"""Commands for anomalies: evaluate (re-run the rules) and anomalies (list them)."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ..normalise import mask_id
+from ..services.anomalies import (SORT_KEYS, AnomalyFilter, FilterError, count_anomalies,
+                                  list_anomalies)
+from .common import as_of_arg, console, open_station
+
+# ID numbers inside free text (summaries): 18 characters or the legacy 15 digits.
+ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+CSV_COLUMNS = (("id", "编号"), ("rule", "规则编号"), ("title", "规则"), ("severity_title", "严重程度"),
+               ("department_title", "部门"), ("subject", "对象"), ("name", "姓名/名称"),
+               ("period", "所属期"), ("amount", "金额"), ("status_title", "核查状态"),
+               ("data_status_title", "数据状态"), ("first_seen", "首次发现"),
+               ("last_seen", "最近发现"), ("summary", "说明"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="重新比对全部规则  re-run every rule",
+                       description="按基准日重新运行全部比对规则，更新疑点。")
+    p.add_argument("--as-of", type=as_of_arg, metavar="DATE", help="比对基准日（默认今天）")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("anomalies", help="列出疑点  list anomalies",
+                       description="列出最近一次比对后未消除的疑点（--all 含数据已消除的）。"
+                                   "表格和 CSV 默认隐去身份证号码中间 8 位，--unmask 显示完整号码；"
+                                   "JSON 供程序读取，给出完整号码和证据。")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                   help="输出格式（默认 table）")
+    p.add_argument("--rule", action="append", metavar="R",
+                   help="只看某条规则（规则编号或中文名称；可重复，或用逗号分隔）")
+    p.add_argument("--status", action="append", metavar="S",
+                   help="核查状态：new/in_review/confirmed/dismissed/rectified 或 待核查/核查中/确认违规/排除/已整改")
+    p.add_argument("--department", action="append", metavar="D",
+                   help="部门：public_security、civil_affairs… 或 公安、民政…")
+    p.add_argument("--severity", action="append", metavar="LEVEL", help="严重程度：high/medium/low 或 高/中/低")
+    p.add_argument("--search", metavar="TEXT", help="按姓名、名称或号码的一部分查找")
+    p.add_argument("--min-amount", type=float, metavar="AMOUNT", help="金额不低于")
+    p.add_argument("--all", action="store_true", help="包括数据已消除的疑点")
+    p.add_argument("--sort", choices=sorted(SORT_KEYS), default="id", help="排序字段（默认 id）")
+    p.add_argument("--desc", action="store_true", help="倒序")
+    p.add_argument("--limit", type=int, metavar="N", help="最多显示多少条")
+    p.add_argument("--unmask", action="store_true", help="显示完整身份证号码")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="写入文件（默认输出到屏幕）")
+    p.set_defaults(func=cmd_anomalies)
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def mask_text(text: str | None) -> str:
+    return ID_IN_TEXT.sub(lambda m: mask_id(m.group(1).upper()), text or "")
+
+
+def cmd_evaluate(args) -> int:
+    from ..rules.base import RULES
+    station = open_station(args)
+    ev = station.evaluate(args.as_of)
+    t = Table(title=f"比对结果（基准日 {ev.as_of}）")
+    t.add_column("规则")
+    t.add_column("名称")
+    t.add_column("本次发现", justify="right")
+    t.add_column("用时（秒）", justify="right")
+    for rule_id in ev.rules:
+        t.add_row(rule_id, RULES[rule_id].title, str(ev.per_rule.get(rule_id, 0)),
+                  f"{ev.rule_seconds.get(rule_id, 0):.2f}")
+    console.print(t)
+    console.print(f"新增疑点 {ev.new}，数据已消除 {ev.cleared}，重新出现 {ev.reopened}，"
+                  f"当前未消除 {ev.open_count}。共用时 {ev.seconds:.2f} 秒。", markup=False)
+    return 0
+
+
+def cmd_anomalies(args) -> int:
+    from . import UserError
+    station = open_station(args)
+    f = AnomalyFilter(rules=_split(args.rule), statuses=_split(args.status),
+                      departments=_split(args.department), severities=_split(args.severity),
+                      data_status=None if args.all else "open", search=args.search,
+                      min_amount=args.min_amount)
+    try:
+        rows = list_anomalies(station.conn, f, sort=args.sort, descending=args.desc,
+                              limit=args.limit, evidence=args.format != "table")
+        total = count_anomalies(station.conn, f)
+    except FilterError as e:
+        raise UserError(str(e)) from None
+    if args.format == "json":
+        text = json.dumps(rows, ensure_ascii=False, indent=1)
+        _emit(args, text + "\n")
+    elif args.format == "csv":
+        _emit(args, _csv(rows, unmask=args.unmask), bom=True)
+    else:
+        _table(rows, total, unmask=args.unmask, show_data_status=args.all)
+    return 0
+
+
+def _emit(args, text: str, bom: bool = False) -> None:
+    data = (("\ufeff" if bom else "") + text).encode("utf-8")
+    if args.output:
+        args.output.write_bytes(data)
+        print(f"已写入 {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def _safe_cell(value):
+    """Text cells that Excel/WPS would run as a formula start with a quote instead."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(rows: list[dict], *, unmask: bool) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([title for _, title in CSV_COLUMNS])
+    for r in rows:
+        out = []
+        for key, _ in CSV_COLUMNS:
+            if key == "summary":
+                v = (r.get("evidence") or {}).get("summary", "")
+                v = v if unmask else mask_text(v)
+            elif key == "subject":
+                v = r["subject"] if unmask else mask_text(r["subject"])
+            else:
+                v = r.get(key)
+            out.append("" if v is None else _safe_cell(v))
+        w.writerow(out)
+    return buf.getvalue()
+
+
+def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool) -> None:
+    from rich.text import Text
+    if not rows:
+        console.print("没有符合条件的疑点。", markup=False)
+        return
+    t = Table(title=f"疑点（共 {total} 条）")
+    for col, justify in (("编号", "right"), ("规则", "left"), ("程度", "left"), ("部门", "left"),
+                         ("对象", "left"), ("姓名/名称", "left"), ("所属期", "left"),
+                         ("金额", "right"), ("核查状态", "left")):
+        t.add_column(col, justify=justify, overflow="fold", no_wrap=col in ("对象", "金额"))
+    if show_data_status:
+        t.add_column("数据状态", overflow="fold")
+    t.add_column("首次发现", overflow="fold")
+    for r in rows:
+        subject = r["subject"] if unmask else mask_text(r["subject"])
+        cells = [str(r["id"]), r["title"], r["severity_title"], r["department_title"], subject,
+                 r["name"] or "", r["period"] or "",
+                 "" if r["amount"] is None else f"{r['amount']:,.2f}", r["status_title"]]
+        if show_data_status:
+            cells.append(r["data_status_title"])
+        cells.append((r["first_seen"] or "")[:10])
+        t.add_row(*[Text(c) for c in cells])
+    # Piped or captured output gets no terminal width; do not squeeze the table to 80.
+    out = console if console.is_terminal else Console(highlight=False, width=200)
+    out.print(t)
+    if total > len(rows):
+        console.print(f"只显示前 {len(rows)} 条，共 {total} 条。", markup=False)
