@@ -12,10 +12,22 @@ from pathlib import Path
 import pytest
 
 from station.config import load_config
+from station.home import Home
 from station.register.db import connect
 
 REPORT_FIXTURES = Path(__file__).parent / "fixtures" / "report"
 ID_A = "420105198001011234"
+
+
+def make_home(tmp_path: Path, *, four_eyes: bool = False, threshold: float = 10000) -> Home:
+    """A home whose rules.yaml has only a review section, so that the CLI tests do not
+    depend on which rules are registered."""
+    home = Home(tmp_path / "home").ensure()
+    home.rules_path.write_text(
+        "review:\n  ageing_days: 30\n"
+        f"  four_eyes: {{enabled: {'true' if four_eyes else 'false'}, threshold: {threshold}}}\n",
+        encoding="utf-8")
+    return home
 
 
 def make_conn(tmp_path: Path):

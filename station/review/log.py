@@ -318,7 +318,7 @@ def verify_chain(conn: sqlite3.Connection) -> VerifyResult:
 
 
 def _where(e: dict) -> str:
-    return f"第 {e['seq']} 条（{e['at']}，疑点 #{e['anomaly_id']}）"
+    return f"第 {e['seq']} 条（{str(e['at']).replace('T', ' ')}，疑点 #{e['anomaly_id']}）"
 
 
 def _verify(conn: sqlite3.Connection) -> VerifyResult:
