@@ -201,3 +201,35 @@ def test_bad_month_is_refused(conn):
     from station.export.report import build_report
     with pytest.raises(ExportError, match="应为 YYYY-MM"):
         build_report(conn, "2026-13")
+
+
+def test_cli_report(tmp_path, capsys):
+    from station.cli import main
+    from test_review_helpers import make_home
+    home = make_home(tmp_path)
+    c = make_conn_at(home)
+    load_report_fixture(c)
+    code = main(["--home", str(home.root), "report", "--month", "2026-10", "--format", "md"])
+    out = capsys.readouterr().out
+    path = home.exports / "监督月报_2026-10.md"
+    assert code == 0 and path.exists() and str(path) in out
+    assert "本月发现 4 条，已处理 2 条，处理率 50.0%，整改率 0.0%；累计处理率 30.0%，累计整改率 50.0%" in out
+    assert "校验值：entries=10 head=" in out and "| 发现疑点（条） | 4 |" in path.read_text(encoding="utf-8")
+
+    code = main(["--home", str(home.root), "report", "--month", "2026年10月", "--format", "html", "--out", "-"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("<!DOCTYPE html>") and "基金监督月报（2026年10月）" in out
+
+    code = main(["--home", str(home.root), "report", "--month", "2026-10"])
+    assert code == 0 and (home.exports / "监督月报_2026-10.xlsx").exists()
+    capsys.readouterr()
+
+    with pytest.raises(SystemExit):
+        main(["--home", str(home.root), "report", "--month", "2026-13"])
+    assert "月份「2026-13」格式不对" in capsys.readouterr().err
+    c.close()
+
+
+def make_conn_at(home):
+    from station.register.db import connect
+    return connect(home.db_path)

@@ -132,9 +132,13 @@ def cmd_decide(args) -> int:
         raise UserError(str(e)) from None
     done = list(dict.fromkeys(ids))
     where = f"第 {seqs[0]} 条" if len(seqs) == 1 else f"第 {seqs[0]}–{seqs[-1]} 条"
-    state = conn.execute("SELECT review_status FROM anomalies WHERE id = ?", (done[0],)).fetchone()[0]
+    if args.action == "note":
+        outcome = "状态不变"
+    else:
+        state = conn.execute("SELECT review_status FROM anomalies WHERE id = ?", (done[0],)).fetchone()[0]
+        outcome = f"现为「{STATE_TITLES[state]}」"
     console.print(f"已记录 {len(seqs)} 条决定（复核日志{where}）：{reviewer}「{title}」，"
-                  f"疑点 {_ids_text(done)} 现为「{STATE_TITLES[state]}」。", markup=False)
+                  f"疑点 {_ids_text(done)} {outcome}。", markup=False)
     entries, head = chain_head(conn)
     console.print(f"校验值：entries={entries} head={head}", markup=False)
     return 0
