@@ -122,6 +122,15 @@ def _md_cell(value: Any) -> str:
     return text_of(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Rate)) and not isinstance(value, bool)
+
+
+def _numeric_column(sec: Section, i: int) -> bool:
+    values = [row[i] for row in sec.rows if i < len(row) and row[i] not in ("", None, "—")]
+    return bool(values) and all(_is_number(v) for v in values)
+
+
 def render_markdown(data: dict) -> str:
     out = [f"# {_md_cell(data['title'])}", "",
            f"统计期间：{data['period']}　　生成时间：{data['generated_at']}", ""]
@@ -129,7 +138,8 @@ def render_markdown(data: dict) -> str:
         out += [f"## {_md_cell(sec.title)}", ""]
         if sec.header:
             out.append("| " + " | ".join(_md_cell(h) for h in sec.header) + " |")
-            out.append("|" + "|".join("---" if i == 0 else "---:" for i, _ in enumerate(sec.header)) + "|")
+            out.append("|" + "|".join("---:" if _numeric_column(sec, i) else "---"
+                                       for i in range(len(sec.header))) + "|")
             for row in sec.rows:
                 out.append("| " + " | ".join(_md_cell(v) for v in row) + " |")
             out.append("")
@@ -152,7 +162,7 @@ th{background:#eee}td.n{text-align:right}tr:last-child td{font-weight:bold}
 def _html_cell(value: Any, tag: str = "td") -> str:
     text = html.escape(text_of(value))
     classes = []
-    if isinstance(value, (int, float, Rate)) and not isinstance(value, bool):
+    if _is_number(value):
         classes.append("n")
     if value == "未达标" or (isinstance(value, str) and value.endswith("：未达标")):
         classes.append("bad")
