@@ -90,8 +90,9 @@ def _confirm(prompt: str) -> bool:
         answer = sys.stdin.readline()
     except (OSError, ValueError):        # no stdin at all (closed, or captured by a test runner)
         answer = ""
+    if not answer or not sys.stdin.isatty():
+        print()                          # the answer was not echoed by a terminal
     if not answer:
-        print()
         raise UserError("没有读到确认（标准输入为空），未记录任何决定。在脚本中使用时请加 --yes。")
     return answer.strip().lower() in ("y", "yes", "是")
 

@@ -335,7 +335,7 @@ def _verify(conn: sqlite3.Connection) -> VerifyResult:
             if e["seq"] > expected:
                 missing = (f"第 {expected} 条" if e["seq"] == expected + 1
                            else f"第 {expected}–{e['seq'] - 1} 条")
-                return broken(expected, f"{missing}记录缺失（被删除）；其后的{_where(e)}无法与前面衔接。", e)
+                return broken(expected, f"{missing}记录缺失（被删除）；其后的{_where(e)}无法与前面衔接。")
             return broken(e["seq"], f"{_where(e)}的序号不连续（应为第 {expected} 条）。", e)
         if e["prev_hash"] != prev:
             return broken(e["seq"], f"{_where(e)}与前一条记录不衔接：前面的记录被删除、插入、改动"
