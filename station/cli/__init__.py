@@ -12,9 +12,11 @@ from ..config import ConfigError
 from ..home import HomeError
 from ..register.db import RegisterError
 from . import anomalies as _anomalies
+from . import export as _export
 from . import inbox as _inbox
+from . import review as _review
 
-COMMAND_MODULES = [_inbox, _anomalies]
+COMMAND_MODULES = [_inbox, _anomalies, _review, _export]
 
 EPILOG = """常用命令 common commands:
   station demo              生成演示数据并启动  create a demo home and start the station

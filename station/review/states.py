@@ -43,3 +43,8 @@ def next_state(state: str, action: str) -> str | None:
     if state not in allowed:
         return None
     return result or state
+
+
+def allowed_actions(state: str) -> list[str]:
+    """The actions allowed from ``state``, in :data:`ACTIONS` order (for messages and menus)."""
+    return [a for a in ACTIONS if state in TRANSITIONS[a][0]]

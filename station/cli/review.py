@@ -1,0 +1,193 @@
+"""Review commands: decide, history, verify. The checks are in :mod:`station.review.log`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from rich.table import Table
+
+from ..review.log import ReviewError, chain_head, decide, history, verify_chain
+from ..review.states import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES
+from ..review.stats import rule_title
+from .common import console, open_station
+
+REVIEWER_ENV = "STATION_REVIEWER"
+
+
+def UserError(message: str) -> Exception:
+    """station.cli.UserError, imported late (station.cli imports this module)."""
+    from . import UserError as _UserError
+    return _UserError(message)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    actions = "、".join(f"{a}（{ACTION_TITLES[a]}）" for a in ACTIONS)
+    p = sub.add_parser(
+        "decide", help="记录复核决定  record a review decision",
+        description="对疑点记录复核决定（写入只增不改的复核日志）。\n"
+                    f"操作：{actions}。\n"
+                    "流程：待核查 → 核查中 → 确认违规 或 排除（须写理由）→ 已整改（须填追回金额）。\n"
+                    "可以直接给出疑点编号，也可以用 --rule / --status 筛选（会先请你确认）。",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("ids", nargs="*", type=int, metavar="ID", help="疑点编号（可多个）")
+    p.add_argument("--action", required=True, choices=ACTIONS, help="操作")
+    p.add_argument("--note", help="说明（排除时必填：写明理由）")
+    p.add_argument("--amount", type=float, help="追回金额，元（整改完成时必填，没有追回写 0）")
+    p.add_argument("--reviewer", help=f"复核人姓名（默认取 {REVIEWER_ENV} 环境变量）")
+    p.add_argument("--cleared", action="store_true", help="允许对“数据已消除”的疑点记录决定")
+    p.add_argument("--rule", help="按规则编号筛选疑点，如 DEATH_PAID")
+    p.add_argument("--status", help="按复核状态筛选：" + "、".join(f"{s}（{STATE_TITLES[s]}）" for s in STATES))
+    p.add_argument("--yes", "-y", action="store_true", help="筛选时不再询问确认（用于脚本）")
+    p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser("history", help="查看疑点的复核记录  a decision history",
+                       description="列出一条疑点的全部复核决定（按时间先后）。")
+    p.add_argument("id", type=int, metavar="ID", help="疑点编号")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("verify", help="校验复核日志未被篡改  verify the review log",
+                       description="重新计算复核日志的哈希链，检查是否有记录被改动、删除或调换顺序；"
+                                   "打印记录数和校验值，可与导出文件、报表上的校验值核对。")
+    p.set_defaults(func=cmd_verify)
+
+
+def _reviewer(args) -> str:
+    reviewer = (args.reviewer or os.environ.get(REVIEWER_ENV) or "").strip()
+    if not reviewer:
+        raise UserError(f"没有指定复核人。请加 --reviewer 姓名，或设置环境变量 {REVIEWER_ENV}"
+                        f"（如 export {REVIEWER_ENV}=张三）。")
+    return reviewer
+
+
+def _status_arg(value: str) -> str:
+    by_title = {t: s for s, t in STATE_TITLES.items()}
+    status = value.strip()
+    status = by_title.get(status, status.lower())
+    if status not in STATES:
+        raise UserError(f"未知的复核状态「{value}」。可用的有："
+                        + "、".join(f"{s}（{STATE_TITLES[s]}）" for s in STATES) + "。")
+    return status
+
+
+def _select(conn, args) -> list[int]:
+    where, params = [], []
+    if args.rule:
+        where.append("rule = ?")
+        params.append(args.rule.strip().upper())
+    if args.status:
+        where.append("review_status = ?")
+        params.append(_status_arg(args.status))
+    if not args.cleared:
+        where.append("data_status = 'open'")
+    return [r[0] for r in conn.execute(
+        f"SELECT id FROM anomalies WHERE {' AND '.join(where)} ORDER BY id", params)]
+
+
+def _confirm(prompt: str) -> bool:
+    print(prompt, end="", flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):        # no stdin at all (closed, or captured by a test runner)
+        answer = ""
+    if not answer or not sys.stdin.isatty():
+        print()                          # the answer was not echoed by a terminal
+    if not answer:
+        raise UserError("没有读到确认（标准输入为空），未记录任何决定。在脚本中使用时请加 --yes。")
+    return answer.strip().lower() in ("y", "yes", "是")
+
+
+def _ids_text(ids: list[int], limit: int = 10) -> str:
+    shown = "、".join(f"#{i}" for i in ids[:limit])
+    return shown + (f" 等 {len(ids)} 条" if len(ids) > limit else "")
+
+
+def cmd_decide(args) -> int:
+    filters = args.rule or args.status
+    if args.ids and filters:
+        raise UserError("请只用一种方式选择疑点：要么给出疑点编号，要么用 --rule / --status 筛选。")
+    if not args.ids and not filters:
+        raise UserError("没有选择疑点。请给出疑点编号（如 station decide 12 15 --action take），"
+                        "或用 --rule / --status 筛选。")
+    reviewer = _reviewer(args)
+    station = open_station(args)
+    conn = station.conn
+    title = ACTION_TITLES[args.action]
+    if filters:
+        ids = _select(conn, args)
+        what = "，".join(x for x in (f"规则 {args.rule.upper()}" if args.rule else "",
+                                     f"状态「{STATE_TITLES.get(_status_arg(args.status))}」" if args.status else "")
+                        if x)
+        if not ids:
+            raise UserError(f"没有符合条件（{what}）的疑点" + ("" if args.cleared else "（不含数据已消除的，"
+                            "如需包括请加 --cleared）") + "。")
+        if not args.yes and not _confirm(f"将对 {len(ids)} 条疑点（{what}）执行「{title}」，确认？[y/N] "):
+            console.print("已取消，未记录任何决定。", markup=False)
+            return 1
+    else:
+        ids = args.ids
+    try:
+        seqs = decide(conn, station.cfg, ids, args.action, reviewer, note=args.note,
+                      amount=args.amount, allow_cleared=args.cleared)
+    except ReviewError as e:
+        raise UserError(str(e)) from None
+    done = list(dict.fromkeys(ids))
+    where = f"第 {seqs[0]} 条" if len(seqs) == 1 else f"第 {seqs[0]}–{seqs[-1]} 条"
+    if args.action == "note":
+        outcome = "状态不变"
+    else:
+        state = conn.execute("SELECT review_status FROM anomalies WHERE id = ?", (done[0],)).fetchone()[0]
+        outcome = f"现为「{STATE_TITLES[state]}」"
+    console.print(f"已记录 {len(seqs)} 条决定（复核日志{where}）：{reviewer}「{title}」，"
+                  f"疑点 {_ids_text(done)} {outcome}。", markup=False)
+    entries, head = chain_head(conn)
+    console.print(f"校验值：entries={entries} head={head}", markup=False)
+    return 0
+
+
+def cmd_history(args) -> int:
+    station = open_station(args)
+    conn = station.conn
+    row = conn.execute("SELECT rule, subject, period, name, review_status, data_status FROM anomalies"
+                       " WHERE id = ?", (args.id,)).fetchone()
+    if row is None:
+        raise UserError(f"疑点 #{args.id} 不存在，请核对疑点编号。")
+    rule, subject, period, name, status, data_status = row
+    from ..export.review_log import mask_subject
+    console.print(f"疑点 #{args.id}  {rule_title(rule)}  {mask_subject(rule, subject)}"
+                  f"{' ' + period if period else ''}  {name or ''}  "
+                  f"状态：{STATE_TITLES.get(status, status)}"
+                  f"{'（数据已消除）' if data_status == 'cleared' else ''}", markup=False)
+    entries = history(conn, args.id)
+    if not entries:
+        console.print("尚无复核记录。", markup=False)
+        return 0
+    t = Table()
+    for col in ("序号", "时间", "复核人", "决定", "说明", "追回金额"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(str(e["seq"]), e["at"].replace("T", " "), e["reviewer"], e["action_title"],
+                  e["note"] or "", "" if e["amount"] is None else f"{e['amount']:,.2f}")
+    console.print(t)
+    return 0
+
+
+def cmd_verify(args) -> int:
+    station = open_station(args)
+    result = verify_chain(station.conn)
+    if result.ok:
+        console.print(f"复核日志完整：共 {result.entries} 条记录，哈希链和最近一次写入的登记一致。", markup=False)
+        console.print(f"校验值：entries={result.entries} head={result.head}", markup=False)
+        console.print("请与此前导出的核查台账、月报上打印的校验值核对：记录数相同时校验值应完全一致。", markup=False)
+        return 0
+    err = console.__class__(stderr=True, highlight=False, soft_wrap=True)
+    err.print(f"复核日志校验失败：{result.reason}", markup=False)
+    if result.first_broken_seq is not None:
+        where = f"第一处问题：第 {result.first_broken_seq} 条记录"
+        if result.broken_at:
+            where += f"（时间 {result.broken_at.replace('T', ' ')}，疑点 #{result.broken_anomaly}）"
+        err.print(where, markup=False)
+    err.print(f"当前：entries={result.entries} head={result.head}", markup=False)
+    err.print("复核日志只能由本站追加，不能改动或删除。请保留数据库文件现状，"
+              "并与导出文件、报表上的校验值和备份核对，报告上级。", markup=False)
+    return 1

@@ -1,0 +1,130 @@
+"""The review log export (核查台账): one row per decision in a date range, CSV or XLSX.
+
+Citizen ID numbers are masked (``420105********1234``) unless ``unmask`` is asked for:
+in the subject column, and wherever one appears inside a reviewer's note. Credit codes
+and archive numbers (subjects of enterprise and archive rules) are not personal data and
+are shown as they are. The review log's head is the last row, so that the file can be
+checked against ``station verify`` later.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from pathlib import Path
+
+from ..review.log import chain_head
+from ..review.states import ACTION_TITLES
+from ..review.stats import department_title, rule_title
+from .files import (ExportError, ExportResult, Money, SheetWriter, atomic_write, csv_bytes,
+                    head_line, new_workbook, save_workbook, snapshot)
+
+FORMATS = ("csv", "xlsx")
+HEADER = ("序号", "时间", "复核人", "疑点编号", "规则", "部门", "对象", "姓名", "决定", "说明",
+          "涉及金额", "追回金额")
+TEXT_COLUMNS = (2, 3, 5, 6, 7, 8, 9, 10)          # 1-based: never numbers in XLSX
+SUBJECT_COLUMN = 7
+
+# Rules whose subject is not a person's ID number (credit code, 档号#件号).
+NON_PERSON_SUBJECTS = frozenset({"ENTERPRISE_UNREGISTERED", "ENTERPRISE_CLOSED_ACTIVE",
+                                 "ARCHIVE_RETENTION"})
+
+# An ID number inside free text: 18 characters (17 digits + digit/X) or legacy 15 digits,
+# not part of a longer run of letters or digits.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+
+
+def _mask(value: str) -> str:
+    from ..normalise import mask_id
+    return mask_id(value)
+
+
+def mask_subject(rule: str, subject: str | None) -> str:
+    if not subject or rule in NON_PERSON_SUBJECTS:
+        return subject or ""
+    return _mask(subject)
+
+
+def mask_text(text: str | None) -> str | None:
+    if not text:
+        return text
+    return _ID_IN_TEXT.sub(lambda m: _mask(m.group(0)), text)
+
+
+def _day(value: str | dt.date | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def review_log_rows(conn: sqlite3.Connection, date_from: str | dt.date | None = None,
+                    date_to: str | dt.date | None = None, *, unmask: bool = False) -> list[list]:
+    """The export's rows (without header and footer), oldest first; dates inclusive."""
+    where, args = [], []
+    if date_from:
+        where.append("d.at >= ?")
+        args.append(_day(date_from))
+    if date_to:
+        end = dt.date.fromisoformat(_day(date_to)) + dt.timedelta(days=1)
+        where.append("d.at < ?")
+        args.append(end.isoformat())
+    sql = ("SELECT d.seq, d.at, d.reviewer, d.anomaly_id, a.rule, a.department, a.subject, a.name,"
+           " d.action, d.note, a.amount, d.amount FROM decisions d JOIN anomalies a ON a.id = d.anomaly_id"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY d.seq")
+    rows = []
+    for seq, at, reviewer, aid, rule, dept, subject, name, action, note, involved, recovered in \
+            conn.execute(sql, args):
+        rows.append([
+            seq, (at or "").replace("T", " "), reviewer, aid, rule_title(rule), department_title(dept),
+            subject if unmask else mask_subject(rule, subject), name or "",
+            ACTION_TITLES.get(action, action), note if unmask else mask_text(note),
+            None if involved is None else Money(involved),
+            None if recovered is None else Money(recovered),
+        ])
+    return rows
+
+
+def default_range(conn: sqlite3.Connection, date_from: str | None, date_to: str | None) -> tuple[str, str]:
+    """Fill a missing start with the first decision's day (today when none), a missing end
+    with today."""
+    today = dt.date.today().isoformat()
+    if not date_from:
+        first = conn.execute("SELECT min(at) FROM decisions").fetchone()[0]
+        date_from = first[:10] if first else today
+    return date_from, date_to or today
+
+
+def default_path(exports: Path, date_from: str, date_to: str, fmt: str) -> Path:
+    return Path(exports) / f"核查台账_{date_from}_{date_to}.{fmt}"
+
+
+def export_review_log(conn: sqlite3.Connection, out: Path, *, fmt: str,
+                      date_from: str | dt.date | None = None, date_to: str | dt.date | None = None,
+                      unmask: bool = False) -> ExportResult:
+    if fmt not in FORMATS:
+        raise ExportError(f"不支持的格式「{fmt}」，请用 csv 或 xlsx。")
+    date_from, date_to = _day(date_from), _day(date_to)
+    if date_from and date_to and date_from > date_to:
+        raise ExportError(f"起始日期 {date_from} 晚于截止日期 {date_to}，请检查 --from 和 --to。")
+    with snapshot(conn):
+        rows = review_log_rows(conn, date_from, date_to, unmask=unmask)
+        entries, head = chain_head(conn)
+    footer = head_line(entries, head)
+    if fmt == "csv":
+        data = csv_bytes(HEADER, rows, [footer])
+        atomic_write(out, lambda f: f.write(data))
+    else:
+        wb = new_workbook()
+        ws = wb.active
+        ws.title = "核查台账"
+        sw = SheetWriter(ws, TEXT_COLUMNS)
+        sw.append(HEADER, bold=True)
+        for row in rows:
+            sw.append(row)
+        sw.append([footer], track=False)
+        sw.finish()
+        ws.freeze_panes = "A2"
+        if rows:
+            ws.auto_filter.ref = f"A1:{ws.cell(row=len(rows) + 1, column=len(HEADER)).coordinate}"
+        atomic_write(out, lambda f: save_workbook(wb, f))
+    return ExportResult(Path(out), len(rows), entries, head)

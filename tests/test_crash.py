@@ -1,0 +1,99 @@
+"""A crash mid-file leaves the register exactly as before; the next run applies the file
+once, and the result equals an uninterrupted run's."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from station.normalise.ids import check_char
+
+ROWS = 150_000
+
+
+def make_persons(path: Path, rows: int = ROWS) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("公民身份号码,姓名,性别,出生日期,参保状态,参保日期,月养老金\n")
+        for i in range(rows):
+            body = f"440303{1940 + i % 60}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
+            f.write(f"{body}{check_char(body)},人员{i},男,{1940 + i % 60}-{1 + i % 12:02d}-{1 + i % 28:02d},"
+                    f"退休,1990-01-01,{1000 + i % 5000}.50\n")
+
+
+def ingest(home: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "station", "--home", str(home), "ingest",
+                             "--no-evaluate"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def dump(home: Path) -> tuple:
+    conn = sqlite3.connect(home / "station.db")
+    persons = conn.execute("SELECT * FROM persons ORDER BY nk").fetchall()
+    ledger = conn.execute("SELECT id, sha256, original_name, kind, status, rows_applied, rows_rejected,"
+                          " stored_path FROM deliveries ORDER BY id").fetchall()
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    return persons, ledger
+
+
+def test_sigkill_mid_file_then_rerun_equals_uninterrupted_run(tmp_path):
+    source = tmp_path / "persons.csv"
+    make_persons(source)
+
+    clean = tmp_path / "clean"
+    (clean / "inbox" / "agency").mkdir(parents=True)
+    os.link(source, clean / "inbox" / "agency" / "persons.csv")
+    assert ingest(clean).wait(120) == 0
+
+    crashed = tmp_path / "crashed"
+    (crashed / "inbox" / "agency").mkdir(parents=True)
+    os.link(source, crashed / "inbox" / "agency" / "persons.csv")
+    proc = ingest(crashed)
+    wal = crashed / "station.db-wal"
+    deadline = time.monotonic() + 60
+    # Kill once rows are being written inside the file's transaction.
+    while time.monotonic() < deadline and (not wal.exists() or wal.stat().st_size < 2_000_000):
+        assert proc.poll() is None, "ingest finished before it could be killed: make the file bigger"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+    conn = sqlite3.connect(crashed / "station.db")
+    assert conn.execute("SELECT count(*) FROM persons").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+    conn.close()
+    assert (crashed / "inbox" / "agency" / "persons.csv").exists()
+
+    assert ingest(crashed).wait(120) == 0
+    assert dump(crashed) == dump(clean)
+    assert not (crashed / "inbox" / "agency" / "persons.csv").exists()
+
+
+def test_crash_between_commit_and_move_is_finished_not_reapplied(tmp_path, monkeypatch):
+    from station.home import Home
+    from station.inbox import pipeline as pl
+    from station.services.station import Station
+
+    home = Home(tmp_path / "h").ensure()
+    make_persons(home.inbox / "agency" / "p.csv", rows=50)
+    st = Station.open(home)
+
+    def boom(self, src, dest):
+        raise KeyboardInterrupt("killed after commit")
+    monkeypatch.setattr(pl.Pipeline, "_move", boom)
+    try:
+        st.ingest(evaluate=False)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+    assert (home.inbox / "agency" / "p.csv").exists()
+    [r] = st.ingest(evaluate=False).results
+    assert r.status == "applied" and r.recovered
+    ledger = st.conn.execute("SELECT status, rows_applied FROM deliveries").fetchall()
+    assert ledger == [("applied", 50)]
+    assert st.conn.execute("SELECT count(*) FROM persons").fetchone() == (50,)
+    assert not (home.inbox / "agency" / "p.csv").exists()
+    st.close()
