@@ -45,6 +45,12 @@ def money(value: Any, empty: str = "—") -> str:
         return str(value)
 
 
+def money_short(value: Any) -> str:
+    """For the narrow dashboard cards: 58,859.58; 1,234.57万 from a million up."""
+    v = float(value or 0.0)
+    return f"{v / 10000:,.2f}万" if abs(v) >= 1_000_000 else f"{v:,.2f}"
+
+
 def money_text(value: Any, style: str = "") -> Text:
     return Text(money(value, ""), style=style, justify="right")
 

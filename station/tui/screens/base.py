@@ -23,7 +23,7 @@ class StationScreen(Screen):
         yield NavBar(self.SECTION, classes="nav")
         yield from self.compose_body()
         yield StatusBar(classes="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from ...kinds.spec import KINDS
-from ..format import count, money, money_text, percent, state_title, text
+from ..format import count, money_short, money_text, percent, text
 from .base import StationScreen
 
 TARGET = 0.95
@@ -137,8 +137,8 @@ class DashboardScreen(StationScreen):
         if summary:
             card.append(f"发现 {count(summary.get('found'))}\n")
             card.append(f"已处理 {count(summary.get('handled'))}\n")
-            card.append(f"涉及 {money(summary.get('amount_involved'), '0.00')}\n")
-            card.append(f"追回 {money(summary.get('amount_recovered'), '0.00')}", style="green")
+            card.append(f"涉及 {money_short(summary.get('amount_involved'))}\n")
+            card.append(f"追回 {money_short(summary.get('amount_recovered'))}", style="green")
         elif ev:
             card.append(f"未消除 {count(ev.get('open_count'))}\n")
         self.query_one("#card-anomalies", Static).update(card)
@@ -146,12 +146,19 @@ class DashboardScreen(StationScreen):
         rates = Text()
         rates.append("目标 95%\n", style="bold")
         if summary:
+            missed = []
             for label, key in (("处理率", "handling_rate"), ("整改率", "rectification_rate")):
                 rate = summary.get(key)
-                ok = rate is not None and rate >= TARGET
                 rates.append(f"{label} ")
-                rates.append(percent(rate), style="bold green" if ok else "bold red")
-                rates.append("  达标\n" if ok else "  未达标\n", style="green" if ok else "red")
+                if rate is None:
+                    rates.append("—\n", style="dim")
+                    continue
+                ok = rate >= TARGET
+                rates.append(percent(rate) + (" ✓\n" if ok else " ✗\n"),
+                             style="bold green" if ok else "bold red")
+                if not ok:
+                    missed.append(label)
+            rates.append("未达标\n" if missed else "达标\n", style="red" if missed else "green")
         if ev:
             rates.append(f"比对 {ev.get('as_of') or ''}", style="dim")
         self.query_one("#card-rates", Static).update(rates)

@@ -17,8 +17,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 from ..format import (EVENT_TITLES, action_title, data_status_title, department_title, money,
                       money_text, severity_text, short_time, state_text, text)
 from ..widgets.chrome import StatusBar
+from ..widgets.prose import Prose
 from .dialogs import AmountDialog, TextDialog
 
+SAME_PERSON = {"公民身份号码", "姓名"}
 AMOUNT_HEADERS = {"金额", "补助金额", "月养老金", "amount"}
 _ID = re.compile(r"^\d{17}[\dX]$|^\d{15}$")
 
@@ -31,7 +33,7 @@ class DetailScreen(Screen):
         Binding("d", "decide('dismiss')", "排除", id="dismiss"),
         Binding("r", "decide('rectify')", "整改", id="rectify"),
         Binding("n", "decide('note')", "备注", id="note"),
-        Binding("p", "person", "人员", id="person"),
+        Binding("p", "person", "人员", show=False, id="person"),
         Binding("escape,backspace", "back", "返回", id="back"),
     ]
 
@@ -46,16 +48,16 @@ class DetailScreen(Screen):
         with VerticalScroll(id="detail", classes="body"):
             yield Static(id="detail-head", classes="summary")
             yield Static("规则说明", classes="section-title")
-            yield Static(id="detail-explanation", classes="explanation")
+            yield Prose(id="detail-explanation", classes="explanation")
             yield Static("证据", classes="section-title")
-            yield Static(id="detail-summary")
+            yield Prose(id="detail-summary", classes="evidence-summary")
             yield Grid(id="records")
             yield Vertical(id="record-tables")
             yield Vertical(id="evidence-lists")
             yield Static("历史（数据变化与核查记录）", classes="section-title")
             yield DataTable(id="history", cursor_type="row", zebra_stripes=True, classes="auto-table")
         yield StatusBar(classes="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         t = self.query_one("#history", DataTable)
@@ -118,16 +120,16 @@ class DetailScreen(Screen):
         out.append(f"  部门 {department_title(a.get('department'))}\n")
         out.append(f"涉及金额 {money(a.get('amount'))} 元", style="bold")
         out.append(f"  已追回 {money(a.get('recovered'))} 元", style="green")
-        out.append(f"  发现 {short_time(a.get('first_seen'))}  最近 {short_time(a.get('last_seen'))}")
+        out.append(f"  发现于 {(a.get('first_seen') or '')[:10]}")
         head.update(out)
 
-        explanation = a.get("explanation") or a.get("rule_explanation") or ""
-        self.query_one("#detail-explanation", Static).update(Text(explanation))
+        explanation = a.get("explanation") or ""
+        self.query_one("#detail-explanation", Prose).set_text(explanation)
 
         evidence = a.get("evidence") or {}
         if isinstance(evidence, str):
             evidence = {"summary": evidence}
-        self.query_one("#detail-summary", Static).update(Text(str(evidence.get("summary") or "")))
+        self.query_one("#detail-summary", Prose).set_text(str(evidence.get("summary") or ""))
         self._records(evidence.get("records") or [])
         self._lists({k: v for k, v in evidence.items() if k not in ("summary", "records")})
         self._history(a.get("events") or [], decisions)
@@ -157,10 +159,8 @@ class DetailScreen(Screen):
                 continue
             for rec in recs:
                 title = Text(str(rec.get("title") or kind or "记录"), style="bold")
-                where = " · ".join(x for x in (str(rec.get("file") or ""),
-                                               f"第 {rec['row_no']} 行" if rec.get("row_no") else "") if x)
-                if where:
-                    title.append(f"\n{where}", style="dim")
+                if rec.get("file"):
+                    title.append(f"\n{rec['file']}:{rec.get('row_no') or ''}", style="dim")
                 table = DataTable(cursor_type="row", show_header=False, classes="auto-table")
                 kv_fills.append((table, rec.get("fields") or {}))
                 panels.append(Vertical(Static(title), table, classes="record"))
@@ -174,6 +174,9 @@ class DetailScreen(Screen):
                 table.add_row(text(k, "bold"), text(self._mask(v)))
         for table, recs in list_fills:
             headers = list(dict.fromkeys(k for r in recs for k in (r.get("fields") or {})))
+            # the person is the anomaly's subject: their ID and name need not repeat per row
+            headers = [h for h in headers if h not in SAME_PERSON
+                       or len({str((r.get("fields") or {}).get(h)) for r in recs}) > 1]
             for i, h in enumerate(headers):
                 table.add_column(h, key=f"c{i}")
             table.add_column("来源", key="src")
@@ -193,7 +196,9 @@ class DetailScreen(Screen):
                 table = DataTable(cursor_type="row", zebra_stripes=True, classes="auto-table")
                 widgets.append(table)
                 fills.append((table, value))
-            elif isinstance(value, (str, int, float)) and value != "":
+            elif isinstance(value, float):
+                widgets.append(Static(Text(f"{_list_title(key)}：{money(value)}")))
+            elif isinstance(value, (str, int)) and value != "":
                 widgets.append(Static(Text(f"{_list_title(key)}：{self._mask(value)}")))
             elif isinstance(value, list) and value:
                 widgets.append(Static(Text(f"{_list_title(key)}：" + "、".join(str(self._mask(v)) for v in value))))
@@ -253,12 +258,22 @@ class DetailScreen(Screen):
             run(ids, action)
 
 
-LIST_TITLES = {"payments": "死亡后发放的待遇", "period": "期间", "amount": "金额", "serial_no": "发放流水号",
-               "benefit_type": "待遇类型", "pay_date": "发放日期", "death_date": "死亡日期",
-               "death_month": "死亡月份", "id_number": "公民身份号码", "name": "姓名", "file": "文件",
-               "row_no": "行号", "delivery_id": "收件编号", "candidates": "候选人员", "documents": "档案材料",
-               "payments_count": "死亡后发放笔数", "payments_total": "死亡后发放合计", "periods": "发放期间",
-               "omitted": "未逐条列出", "count": "条数", "kind": "类型", "title": "名称"}
+LIST_TITLES = {
+    "payments": "死亡后发放的待遇", "period": "期间", "amount": "金额", "serial_no": "发放流水号",
+    "benefit_type": "待遇类型", "pay_date": "发放日期", "death_date": "死亡日期", "death_month": "死亡月份",
+    "id_number": "公民身份号码", "name": "姓名", "file": "文件", "row_no": "行号", "delivery_id": "收件编号",
+    "candidates": "候选人员", "documents": "档案材料", "payments_count": "死亡后发放笔数",
+    "payments_total": "死亡后发放合计", "periods": "发放期间", "omitted": "未逐条列出", "count": "条数",
+    "kind": "类型", "title": "名称", "actual": "实际", "expected": "应为", "age": "年龄（周岁）",
+    "age_from": "年龄依据", "approval_date": "核准日期", "archive_subject": "档案对象",
+    "benefit_types": "待遇类型", "birth_date": "出生日期", "change_date": "变动日期",
+    "change_type": "变动类型", "civil_affairs_dates": "民政死亡日期", "closed_date": "注销日期",
+    "days_apart": "相差天数", "duplicates": "重复发放", "eligible_levels": "补助等级",
+    "enrolled_years": "已参保年度", "level": "残疾等级", "matches": "匹配情况", "problems": "问题",
+    "public_security_dates": "公安死亡日期", "register_units": "登记库单位",
+    "required_documents": "应有材料", "required_year": "应参保年度", "retire_date": "退休日期",
+    "status": "参保状态",
+}
 
 
 def _list_title(key: str) -> str:

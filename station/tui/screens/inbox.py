@@ -116,7 +116,7 @@ class DeliveryScreen(Screen):
             yield Static(id="delivery-head", classes="summary")
             yield Static("拒收的行（行号、原因、原始内容）", classes="section-title")
             yield DataTable(id="rejected", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         d = self.delivery

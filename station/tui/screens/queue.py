@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from ...kinds.spec import DEPARTMENTS
-from ..format import (OVERDUE_STYLE, SEVERITY_TITLES, age_days, department_title, money_text,
+from ..format import (OVERDUE_STYLE, SEVERITY_STYLES, SEVERITY_TITLES, age_days, department_title, money_text,
                       severity_text, state_text, state_title, text)
 from ..widgets.queue_table import WindowTable
 from .base import StationScreen
@@ -31,6 +31,11 @@ OPEN_STATES = ("new", "in_review")
 COLUMNS = (("sel", " ", 1), ("id", "编号", 6), ("rule", "规则", 18), ("severity", "级", 2),
            ("name", "姓名", 8), ("subject", "对象", 18), ("period", "期间", 7), ("amount", "金额", 11),
            ("status", "状态", 8), ("age", "天数", 4))
+# Below WIDE_FROM columns (an 80-column terminal) the table keeps what a reviewer scans:
+# severity colours the number, period and age are on the detail screen.
+NARROW_COLUMNS = (("sel", " ", 1), ("id", "编号", 5), ("rule", "规则", 14), ("name", "姓名", 6),
+                  ("subject", "对象", 18), ("amount", "金额", 10), ("status", "状态", 8))
+WIDE_FROM = 110
 COLUMN_SORT = {"id": "id", "rule": "rule", "severity": "severity", "name": "name",
                "amount": "amount", "status": "review_status", "age": "first_seen",
                "subject": "subject"}
@@ -119,6 +124,7 @@ class QueueScreen(StationScreen):
         self._cursor_after_load: int | None = 0
         self._search_timer = None
         self.last_load_seconds = 0.0
+        self.columns: tuple = ()
 
     def compose_body(self) -> ComposeResult:
         with Vertical(classes="body"):
@@ -129,10 +135,20 @@ class QueueScreen(StationScreen):
             yield WindowTable(id="queue", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        t = self.query_one(WindowTable)
-        for key, label, width in COLUMNS:
+        self._set_columns()
+        self.table.focus()
+
+    def _set_columns(self) -> bool:
+        """Wide or narrow columns for the screen's width; True when they changed."""
+        columns = COLUMNS if (self.app.size.width or 120) >= WIDE_FROM else NARROW_COLUMNS
+        if columns is self.columns:
+            return False
+        self.columns = columns
+        t = self.table
+        t.clear(columns=True)
+        for key, label, width in columns:
             t.add_column(label, key=key, width=width)
-        t.focus()
+        return True
 
     @property
     def table(self) -> WindowTable:
@@ -177,18 +193,20 @@ class QueueScreen(StationScreen):
             style = OVERDUE_STYLE if overdue else ""
             dim = "dim" if a.get("data_status") == "cleared" else ""
             subject = a.get("subject") or ""
-            t.add_row(
-                text("✓" if a["id"] in self.selected else "", "bold green"),
-                text(a["id"], style or dim),
-                text(a.get("title") or a.get("rule"), style or dim),
-                severity_text(a.get("severity")),
-                text(a.get("name"), style or dim),
-                text(show_id(subject) if _is_id(subject) else subject, style or dim),
-                text(a.get("period") or "", dim),
-                money_text(a.get("amount"), style or dim),
-                state_text(a.get("status")),
-                text("" if age is None else str(age), style or dim),
-                key=str(a["id"]))
+            cells = {
+                "sel": text("✓" if a["id"] in self.selected else "", "bold green"),
+                "id": text(a["id"], style or dim or (SEVERITY_STYLES.get(a.get("severity"), "")
+                                                     if len(self.columns) < len(COLUMNS) else "")),
+                "rule": text(a.get("title") or a.get("rule"), style or dim),
+                "severity": severity_text(a.get("severity")),
+                "name": text(a.get("name"), style or dim),
+                "subject": text(show_id(subject) if _is_id(subject) else subject, style or dim),
+                "period": text(a.get("period") or "", dim),
+                "amount": money_text(a.get("amount"), style or dim),
+                "status": state_text(a.get("status")),
+                "age": text("" if age is None else str(age), style or dim),
+            }
+            t.add_row(*[cells[key] for key, _, _ in self.columns], key=str(a["id"]))
         if page.rows:
             t.move_cursor(row=max(0, min(keep if keep >= 0 else len(page.rows) - 1, len(page.rows) - 1)))
         self._show_summary()
@@ -214,6 +232,9 @@ class QueueScreen(StationScreen):
         return rule_titles()
 
     def on_resize(self) -> None:
+        if self._set_columns() and self.is_mounted:
+            self.load()
+            return
         rows = self.table.window_rows()
         if rows and rows != self.page_size and self.is_mounted:
             self.page_size = rows
