@@ -125,6 +125,10 @@ class QueueScreen(StationScreen):
         self._search_timer = None
         self.last_load_seconds = 0.0
         self.columns: tuple = ()
+        self._count_key: tuple | None = None
+        self._count = 0
+        self.shown_count = 0              # pages drawn so far, and when (for tests and bench)
+        self.shown_at = 0.0
 
     def compose_body(self) -> ComposeResult:
         with Vertical(classes="body"):
@@ -168,10 +172,17 @@ class QueueScreen(StationScreen):
         started = time.perf_counter()
         conn = self.station.conn
         f = flt.service_filter()
-        total = count_anomalies(conn, f)
+        # Moving between pages does not change the count: count once per filter and data.
+        key = (flt, self.app.data_version)
+        if self._count_key == key:
+            total = self._count
+        else:
+            total = count_anomalies(conn, f)
+            self._count_key, self._count = key, total
         if offset >= total and total:
             offset = max(0, (total - 1) // limit * limit)
-        rows = list_anomalies(conn, f, sort=sort, descending=descending, limit=limit, offset=offset)
+        rows = list_anomalies(conn, f, sort=sort, descending=descending, limit=limit, offset=offset,
+                              evidence=False)
         page = Page(rows, total, offset, time.perf_counter() - started)
         self.app.call_from_thread(self.show_page, page)
 
@@ -210,6 +221,8 @@ class QueueScreen(StationScreen):
         if page.rows:
             t.move_cursor(row=max(0, min(keep if keep >= 0 else len(page.rows) - 1, len(page.rows) - 1)))
         self._show_summary()
+        self.shown_count += 1
+        self.shown_at = time.perf_counter()
 
     def _show_summary(self) -> None:
         page = self.page
