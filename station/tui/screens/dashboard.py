@@ -142,8 +142,7 @@ class DashboardScreen(StationScreen):
         self.query_one("#card-inbox", Static).update(inbox)
 
         self.last_evaluation = st.get("last_evaluation")
-        if self.review is None:
-            self._cards(None)
+        self._cards(self.review["summary"] if self.review else None)
 
     def show_review(self, data: dict) -> None:
         self.review = data

@@ -32,25 +32,25 @@ class FilterDialog(_Dialog):
             with Grid(classes="form"):
                 yield Label("规则")
                 yield Select([(Text(t), r) for r, t in rule_titles().items()], prompt="全部规则",
-                             value=c.rules[0] if len(c.rules) == 1 else Select.NULL, id="f-rule")
+                             value=c.rules[0] if len(c.rules) == 1 else Select.NULL, id="f-rule", compact=True)
                 yield Label("核查状态")
                 yield Select([(Text("未处理（待核查、核查中）"), UNHANDLED)]
                              + [(Text(t), s) for s, t in STATE_TITLES.items()],
-                             prompt="全部状态", value=status_value, id="f-status")
+                             prompt="全部状态", value=status_value, id="f-status", compact=True)
                 yield Label("数据状态")
                 yield Select([(Text("未消除"), "open"), (Text("数据已消除"), "cleared"), (Text("全部"), "all")],
-                             allow_blank=False, value=c.data_status or "all", id="f-data")
+                             allow_blank=False, value=c.data_status or "all", id="f-data", compact=True)
                 yield Label("严重程度")
                 yield Select([(Text(t), s) for s, t in SEVERITY_TITLES.items()], prompt="全部",
-                             value=c.severities[0] if len(c.severities) == 1 else Select.NULL, id="f-severity")
+                             value=c.severities[0] if len(c.severities) == 1 else Select.NULL, id="f-severity", compact=True)
                 yield Label("部门")
                 yield Select([(Text(t), d) for d, t in DEPARTMENTS.items()], prompt="全部部门",
-                             value=c.departments[0] if len(c.departments) == 1 else Select.NULL, id="f-dept")
+                             value=c.departments[0] if len(c.departments) == 1 else Select.NULL, id="f-dept", compact=True)
                 yield Label("金额不少于")
-                yield Input("" if c.min_amount is None else f"{c.min_amount:g}", placeholder="元", id="f-amount")
+                yield Input("" if c.min_amount is None else f"{c.min_amount:g}", placeholder="元", id="f-amount", compact=True)
                 yield Label("发现超过")
                 yield Input("" if c.older_than_days is None else str(c.older_than_days),
-                            placeholder="天", id="f-age")
+                            placeholder="天", id="f-age", compact=True)
             yield Static(classes="error")
             yield self.buttons("应用")
 
