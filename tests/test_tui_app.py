@@ -418,3 +418,36 @@ async def test_whole_review_from_delivery_to_rectification(home):
 
 def _has_rule(st, rule) -> bool:
     return st.conn.execute("SELECT count(*) FROM anomalies WHERE rule = ?", (rule,)).fetchone()[0] > 0
+
+
+async def test_exports_from_the_palette_write_to_exports(loaded_station):
+    from station.review.log import decide
+    conn = loaded_station.conn
+    aid = conn.execute("SELECT id FROM anomalies ORDER BY id LIMIT 1").fetchone()[0]
+    decide(conn, loaded_station.cfg, [aid], "take", "张三")
+    app = app_for(loaded_station)
+    exports = loaded_station.home.exports
+    async with app.run_test(size=SIZE) as pilot:
+        for what in ("review_log_csv", "review_log_xlsx", "monthly_report"):
+            app.run_export(what)
+        await settle(pilot)
+        await until(pilot, lambda: len(list(exports.iterdir())) == 3, what="three export files")
+    names = sorted(p.name for p in exports.iterdir())
+    assert any(n.startswith("核查台账_") and n.endswith(".csv") for n in names)
+    assert any(n.startswith("核查台账_") and n.endswith(".xlsx") for n in names)
+    assert any(n.startswith("监督月报_") for n in names)
+    csv_text = next(exports.glob("核查台账_*.csv")).read_bytes().decode("utf-8-sig")
+    assert "张三" in csv_text
+
+
+async def test_overdue_anomalies_stand_out(loaded_station):
+    conn = loaded_station.conn
+    conn.execute("UPDATE anomalies SET first_seen = '2026-01-01T09:00:00' WHERE rule = 'INVALID_ID'")
+    app = app_for(loaded_station)
+    async with app.run_test(size=SIZE) as pilot:
+        queue = await open_queue(pilot)
+        queue.set_filter(rules=("INVALID_ID",))
+        await settle(pilot)
+        row = queue.table.get_row_at(0)
+        assert int(str(row[-1])) > loaded_station.cfg.review.ageing_days     # age column
+        assert "dark_orange" in str(row[2].style)                             # rule title styled

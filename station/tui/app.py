@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -72,6 +73,7 @@ class StationApp(App[None]):
         self.pending_count = 0
         self._last_progress = 0.0
         self._pending_decision: Callable[[list[int]], None] | None = None
+        self._export_lock = threading.Lock()
 
     # ------------------------------------------------------------------ start / stop
 
@@ -258,7 +260,8 @@ class StationApp(App[None]):
     def _export(self, what: str) -> None:
         from . import exports
         try:
-            paths = exports.run(self.station, what, unmasked=self.unmasked, today=self.today)
+            with self._export_lock:   # one at a time (two first imports of openpyxl collide)
+                paths = exports.run(self.station, what, unmasked=self.unmasked, today=self.today)
         except Exception as e:
             self.notify(f"{type(e).__name__}: {e}", title="导出失败", severity="error", timeout=15)
             return
