@@ -74,6 +74,8 @@ class StationApp(App[None]):
         self._last_progress = 0.0
         self._pending_decision: Callable[[list[int]], None] | None = None
         self._export_lock = threading.Lock()
+        self._failed: dict[tuple[str, ...], str] = {}    # files whose ingest raised, and why
+        self._last_started: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ start / stop
 
@@ -122,11 +124,13 @@ class StationApp(App[None]):
 
     def _apply_delivery(self, files: list[Path]) -> None:
         """Called in the watcher's thread with complete files: ingest + evaluate."""
-        self.post_message(DeliveryStarted([f.name for f in files]))
+        names = [f.name for f in files]
+        self.post_message(DeliveryStarted(names))
         try:
             report = self.station.ingest(files, as_of=self.as_of, on_progress=self._progress)
         except Exception as e:   # the watcher must survive a bad delivery
-            self.post_message(DeliveryFinished(None, error=f"{type(e).__name__}: {e}"))
+            error = f"{'、'.join(names)}：{type(e).__name__}: {e}"
+            self.post_message(DeliveryFinished(None, error=error))
             return
         self.post_message(DeliveryFinished(report))
 
@@ -140,7 +144,9 @@ class StationApp(App[None]):
         first = message.names[0] if message.names else ""
         more = f" 等 {len(message.names)} 个文件" if len(message.names) > 1 else ""
         self.activity = f"正在导入 {first}{more}"
-        self.notify(f"{first}{more}", title="收到新文件，正在导入")
+        self._last_started = tuple(message.names)
+        if tuple(message.names) not in self._failed:       # a retry of a failed file: quiet
+            self.notify(f"{first}{more}", title="收到新文件，正在导入")
         self._refresh_status()
 
     def on_delivery_progressed(self, message: DeliveryProgressed) -> None:
@@ -150,7 +156,9 @@ class StationApp(App[None]):
     def on_delivery_finished(self, message: DeliveryFinished) -> None:
         self.activity = ""
         if message.error:
-            self.notify(message.error, title="导入出错", severity="error", timeout=15)
+            if message.error not in self._failed.values():   # the watcher retries: say it once
+                self.notify(message.error, title="导入出错", severity="error", timeout=15)
+            self._failed[self._last_started] = message.error
         else:
             self.notify(_report_text(message.report), title="导入完成", timeout=8)
         self._refresh_status()

@@ -87,17 +87,17 @@ class DashboardScreen(StationScreen):
             yield MonthlyChart(id="chart")
 
     def on_mount(self) -> None:
-        t = self.query_one("#by-rule", DataTable)
-        for label, key in (("规则", "rule"), ("发现", "found"), ("未处理", "open"), ("确认", "confirmed"),
-                           ("排除", "dismissed"), ("整改", "rectified"), ("涉及金额", "involved"),
-                           ("追回金额", "recovered")):
-            t.add_column(label, key=key)
-        t = self.query_one("#by-status", DataTable)
-        for label, key in (("核查状态", "state"), ("数量", "n"), ("涉及金额", "amount")):
-            t.add_column(label, key=key)
-        t = self.query_one("#by-dept", DataTable)
-        for label, key in (("部门", "dept"), ("发现", "found"), ("已处理", "handled"), ("处理率", "rate")):
-            t.add_column(label, key=key)
+        # Fixed widths: the tables are refilled in place, and Chinese titles measure 2 cells.
+        for selector, columns in (
+                ("#by-rule", (("规则", "rule", 22), ("发现", "found", 6), ("未处理", "open", 6),
+                              ("确认", "confirmed", 6), ("排除", "dismissed", 6), ("整改", "rectified", 6),
+                              ("涉及金额", "involved", 13), ("追回金额", "recovered", 13))),
+                ("#by-status", (("核查状态", "state", 20), ("数量", "n", 7), ("涉及金额", "amount", 13))),
+                ("#by-dept", (("部门", "dept", 8), ("发现", "found", 7), ("已处理", "handled", 7),
+                              ("处理率", "rate", 7)))):
+            t = self.query_one(selector, DataTable)
+            for label, key, width in columns:
+                t.add_column(label, key=key, width=width)
 
     def action_refresh(self) -> None:
         self.reload()
