@@ -451,3 +451,24 @@ async def test_overdue_anomalies_stand_out(loaded_station):
         row = queue.table.get_row_at(0)
         assert int(str(row[-1])) > loaded_station.cfg.review.ageing_days     # age column
         assert "dark_orange" in str(row[2].style)                             # rule title styled
+
+
+async def test_deep_pages_match_the_service_order(loaded_station):
+    """Pages past the middle are read from the other end; they must be the same rows."""
+    from station.services.anomalies import AnomalyFilter, list_anomalies
+    app = app_for(loaded_station)
+    async with app.run_test(size=(100, 24)) as pilot:
+        queue = await open_queue(pilot)
+        queue.sort, queue.descending = "amount", True
+        queue.restart()
+        await settle(pilot)
+        expected = [a["id"] for a in list_anomalies(loaded_station.conn, AnomalyFilter(), sort="amount",
+                                                     descending=True)]
+        seen = []
+        while True:
+            seen += [a["id"] for a in queue.page.rows]
+            if queue.row_offset + queue.page_size >= queue.page.total:
+                break
+            await pilot.press("pagedown")
+            await settle(pilot)
+        assert seen == expected

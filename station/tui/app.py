@@ -88,6 +88,12 @@ class StationApp(App[None]):
             self.run_watcher()
         if not self.reviewer:
             self.push_screen(ReviewerDialog(), self._set_reviewer)
+        self._warm_up()
+
+    @work(thread=True, group="warm-up", exit_on_error=False)
+    def _warm_up(self) -> None:
+        """Import the queue's service (and the rules it registers) before it is needed."""
+        from ..services import anomalies  # noqa: F401
 
     def _set_reviewer(self, name: str | None) -> None:
         if name:

@@ -181,8 +181,16 @@ class QueueScreen(StationScreen):
             self._count_key, self._count = key, total
         if offset >= total and total:
             offset = max(0, (total - 1) // limit * limit)
-        rows = list_anomalies(conn, f, sort=sort, descending=descending, limit=limit, offset=offset,
-                              evidence=False)
+        if offset > total // 2:
+            # Deep pages read from the other end (the order, ties broken by id, reverses
+            # exactly): OFFSET costs what it skips, so the last page costs what the first does.
+            n = min(limit, total - offset)
+            rows = list_anomalies(conn, f, sort=sort, descending=not descending, limit=n,
+                                  offset=total - offset - n, evidence=False)
+            rows.reverse()
+        else:
+            rows = list_anomalies(conn, f, sort=sort, descending=descending, limit=limit, offset=offset,
+                                  evidence=False)
         page = Page(rows, total, offset, time.perf_counter() - started)
         self.app.call_from_thread(self.show_page, page)
 
