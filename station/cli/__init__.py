@@ -19,6 +19,7 @@ from . import review as _review
 COMMAND_MODULES = [_inbox, _anomalies, _review, _export]
 
 EPILOG = """常用命令 common commands:
+  station                   打开审核界面        open the review station (TUI)
   station demo              生成演示数据并启动  create a demo home and start the station
   station ingest            导入收件箱中的文件  apply everything in inbox/
   station watch             持续监视收件箱      watch inbox/ and apply deliveries as they arrive
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", metavar="DIR",
                         help="工作目录（默认取 STATION_HOME 环境变量，否则为当前目录）")
+    parser.add_argument("--reviewer", metavar="NAME",
+                        help="审核人姓名，记入每条核查记录（默认取 STATION_REVIEWER 环境变量，否则启动时询问）")
     parser.add_argument("--version", action="version", version=f"station {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
@@ -46,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    if not getattr(args, "func", None):         # no command: open the review station
+        from .tui import run_tui
+        args.func = run_tui
     try:
         return args.func(args) or 0
     except (ConfigError, HomeError, RegisterError, UserError) as e:

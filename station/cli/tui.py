@@ -1,10 +1,18 @@
-"""Opening the review station (TUI). Until the TUI lands, the demo runs headless."""
+"""Opening the review station (TUI): ``station [--home DIR] [--reviewer NAME]``."""
 from __future__ import annotations
 
 import argparse
 
 
 def run_tui(args: argparse.Namespace) -> int:
-    from .inbox import cmd_ingest, cmd_watch
-    cmd_ingest(argparse.Namespace(home=args.home, files=[], as_of=None, no_evaluate=False))
-    return cmd_watch(argparse.Namespace(home=args.home, poll=False, as_of=None))
+    from ..tui.app import StationApp, reviewer_from_env
+    from .common import open_station
+    station = open_station(args)
+    reviewer = reviewer_from_env(getattr(args, "reviewer", None))
+    app = StationApp(station, reviewer, poll=getattr(args, "poll", False))
+    try:
+        app.run()
+    finally:
+        app.stop_watcher()
+        station.close()
+    return app.return_code or 0

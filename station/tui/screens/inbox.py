@@ -1,0 +1,157 @@
+"""收件: the delivery ledger (applied / duplicate / rejected, row counts, time); Enter opens
+one delivery with its rejected rows and their reasons."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ...kinds.spec import KINDS
+from ..format import DELIVERY_STYLES, DELIVERY_TITLES, count, department_title, short_time, text
+from .base import StationScreen
+
+PAGE = 200
+
+
+class InboxScreen(StationScreen):
+    SECTION = "inbox"
+    TITLE = "收件"
+    BINDINGS = [
+        Binding("enter", "open", "查看", show=False),
+        Binding("i", "rescan", "扫描收件箱", id="rescan"),
+        Binding("pagedown", "page(1)", "下一页", show=False, priority=True),
+        Binding("pageup", "page(-1)", "上一页", show=False, priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.row_offset = 0
+        self.rows: list[dict] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(classes="body"):
+            yield Static(id="inbox-summary", classes="summary")
+            yield DataTable(id="ledger", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        t = self.query_one("#ledger", DataTable)
+        for label, key in (("编号", "id"), ("状态", "status"), ("文件", "file"), ("类型", "kind"),
+                           ("部门", "dept"), ("导入", "applied"), ("拒收", "rejected"),
+                           ("收件时间", "time"), ("说明", "reason")):
+            t.add_column(label, key=key)
+
+    def action_rescan(self) -> None:
+        self.app.rescan()
+
+    def action_page(self, delta: int) -> None:
+        new = max(0, self.row_offset + delta * PAGE)
+        if delta > 0 and len(self.rows) < PAGE:
+            return
+        if new != self.row_offset:
+            self.row_offset = new
+            self.load()
+
+    @work(thread=True, exclusive=True, group="inbox", exit_on_error=False)
+    def load(self) -> None:
+        from ...register.queries import deliveries, ledger_counts
+        conn = self.station.conn
+        rows = deliveries(conn, limit=PAGE, offset=self.row_offset)
+        counts = ledger_counts(conn)
+        pending = len(self.station.pending_files())
+        self.app.call_from_thread(self.show, rows, counts, pending)
+
+    def show(self, rows: list[dict], counts: dict, pending: int) -> None:
+        self.rows = rows
+        self.app.pending_count = pending
+        summary = Text()
+        summary.append("收件记录：")
+        for status, title in DELIVERY_TITLES.items():
+            summary.append(f"{title} {count(counts.get(status))}  ", style=DELIVERY_STYLES[status])
+        summary.append(f"收件箱待处理 {pending} 个")
+        if self.row_offset:
+            summary.append(f"  （第 {self.row_offset // PAGE + 1} 页）", style="dim")
+        self.query_one("#inbox-summary", Static).update(summary)
+        t = self.query_one("#ledger", DataTable)
+        row = t.cursor_row
+        t.clear()
+        for d in rows:
+            status = d["status"]
+            kind = KINDS[d["kind"]].title if d.get("kind") in KINDS else ""
+            t.add_row(text(d["id"]), text(DELIVERY_TITLES.get(status, status), DELIVERY_STYLES.get(status, "")),
+                      text(d["original_name"]), text(kind), text(department_title(d.get("department"))),
+                      text(count(d.get("rows_applied"))),
+                      text(count(d.get("rows_rejected")), "red" if d.get("rows_rejected") else ""),
+                      text(short_time(d.get("received_at"))), text(d.get("reason") or ""),
+                      key=str(d["id"]))
+        if rows:
+            t.move_cursor(row=min(row, len(rows) - 1))
+
+    def action_open(self) -> None:
+        t = self.query_one("#ledger", DataTable)
+        if self.rows and 0 <= t.cursor_row < len(self.rows):
+            self.app.push_screen(DeliveryScreen(self.rows[t.cursor_row]))
+
+    @on(DataTable.RowSelected, "#ledger")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+
+class DeliveryScreen(Screen):
+    """One delivery: what the ledger knows, and each rejected row with its reason."""
+
+    TITLE = "收件详情"
+    BINDINGS = [Binding("escape,backspace", "back", "返回")]
+
+    def __init__(self, delivery: dict) -> None:
+        super().__init__()
+        self.delivery = delivery
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(classes="body"):
+            yield Static(id="delivery-head", classes="summary")
+            yield Static("拒收的行（行号、原因、原始内容）", classes="section-title")
+            yield DataTable(id="rejected", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        d = self.delivery
+        head = Text()
+        status = d["status"]
+        head.append(f"#{d['id']} ", style="bold")
+        head.append(d["original_name"] or "")
+        head.append(f"  {DELIVERY_TITLES.get(status, status)}\n", style=DELIVERY_STYLES.get(status, ""))
+        kind = KINDS[d["kind"]].title if d.get("kind") in KINDS else "未识别"
+        head.append(f"类型 {kind} · 部门 {department_title(d.get('department'))} · "
+                    f"导入 {count(d.get('rows_applied'))} 行 · 拒收 {count(d.get('rows_rejected'))} 行 · "
+                    f"跳过 {count(d.get('rows_skipped'))} 行\n")
+        head.append(f"收件时间 {short_time(d.get('received_at'))} · 原件 {d.get('stored_path') or ''}")
+        if d.get("reason"):
+            head.append(f"\n说明：{d['reason']}", style="yellow")
+        self.query_one("#delivery-head", Static).update(head)
+        t = self.query_one("#rejected", DataTable)
+        t.add_column("行号", key="row")
+        t.add_column("原因", key="reason")
+        t.add_column("原始内容", key="raw")
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from ...register.queries import rejected_rows
+        rows = rejected_rows(self.app.station.conn, self.delivery["id"])
+        self.app.call_from_thread(self.show, rows)
+
+    def show(self, rows: list[dict]) -> None:
+        t = self.query_one("#rejected", DataTable)
+        for r in rows:
+            t.add_row(text(r["row_no"]), text(r["reason"], "red"), text(r["raw"]))
+        if not rows:
+            t.add_row(text(""), text("没有拒收的行"), text(""))
+        t.focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,244 @@
+"""人员: one screen with everything known about one ID number — the register record,
+payments by month, every partner department's records, the scanned archive documents,
+and the anomalies raised about the person with their decisions. Reached by searching an
+ID or a name, or with ``p`` from any anomaly."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
+
+from ..format import (action_title, count, data_status_title, money, money_text, rule_title, short_time,
+                      state_text, text)
+from .base import StationScreen
+
+ID_COLUMNS = {"id_number", "subject"}
+
+
+class PersonScreen(StationScreen):
+    SECTION = "person"
+    TITLE = "人员"
+    BINDINGS = [
+        Binding("slash", "focus_search", "查询", id="search"),
+        Binding("enter", "open", "打开", show=False),
+        Binding("escape", "focus_search", "查询框", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.person_id: str | None = None
+        self.results: list[dict] = []
+        self.view: dict | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(classes="body"):
+            yield Input(placeholder="输入身份证号（或前几位）或姓名，回车查询", id="person-search")
+            yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+            yield Static(id="person-head", classes="summary")
+            with TabbedContent(id="person-tabs"):
+                with TabPane("登记信息", id="tab-register"):
+                    with VerticalScroll():
+                        yield DataTable(id="register", cursor_type="row", show_header=False,
+                                        classes="auto-table")
+                        yield Static("所在单位", classes="section-title")
+                        yield DataTable(id="unit", cursor_type="row", show_header=False,
+                                        classes="auto-table")
+                with TabPane("待遇发放", id="tab-payments"):
+                    yield DataTable(id="payments", cursor_type="row", zebra_stripes=True)
+                with TabPane("部门数据", id="tab-partner"):
+                    yield VerticalScroll(id="partner")
+                with TabPane("档案材料", id="tab-documents"):
+                    yield DataTable(id="documents", cursor_type="row", zebra_stripes=True)
+                with TabPane("疑点与核查", id="tab-anomalies"):
+                    with VerticalScroll():
+                        yield DataTable(id="person-anomalies", cursor_type="row", zebra_stripes=True,
+                                        classes="auto-table")
+                        yield Static("核查记录", classes="section-title")
+                        yield DataTable(id="person-decisions", cursor_type="row", zebra_stripes=True,
+                                        classes="auto-table")
+
+    def on_mount(self) -> None:
+        self._columns("#results", ("身份证号", "姓名", "参保状态", "出现于"))
+        self._columns("#register", ("项目", "内容"))
+        self._columns("#unit", ("项目", "内容"))
+        self._columns("#payments", ("发放年月", "合计金额", "笔数", "待遇类型"))
+        self._columns("#documents", ("档号", "件号", "材料名称", "形成日期", "页数", "保管期限", "扫描文件"))
+        self._columns("#person-anomalies", ("编号", "规则", "期间", "金额", "核查状态", "数据状态", "发现时间"))
+        self._columns("#person-decisions", ("时间", "疑点", "操作", "审核人", "金额", "备注"))
+        self.query_one("#results").display = False
+        self.query_one("#person-tabs").display = False
+        self.query_one("#person-head", Static).update(
+            Text("查询一个人在各部门数据中的全部记录：登记信息、待遇发放、部门数据、档案材料、疑点与核查。",
+                 style="dim"))
+        self.query_one("#person-search", Input).focus()
+
+    def _columns(self, selector: str, labels) -> None:
+        t = self.query_one(selector, DataTable)
+        for i, label in enumerate(labels):
+            t.add_column(label, key=f"c{i}")
+
+    # ------------------------------------------------------------------ search
+
+    def action_focus_search(self) -> None:
+        self.query_one("#person-search", Input).focus()
+
+    @on(Input.Submitted, "#person-search")
+    def _search(self, event: Input.Submitted) -> None:
+        query = event.value.strip()
+        if query:
+            self.search(query)
+
+    @work(thread=True, exclusive=True, group="person", exit_on_error=False)
+    def search(self, query: str) -> None:
+        from ...register.person import search_persons
+        results = search_persons(self.station.conn, query)
+        self.app.call_from_thread(self.show_results, query, results)
+
+    def show_results(self, query: str, results: list[dict]) -> None:
+        self.results = results
+        table = self.query_one("#results", DataTable)
+        table.clear()
+        if not results:
+            table.display = False
+            self.query_one("#person-head", Static).update(Text(f"没有找到「{query}」。", style="yellow"))
+            return
+        if len(results) == 1:
+            table.display = False
+            self.show_person(results[0]["id_number"])
+            return
+        for r in results:
+            table.add_row(text(self.app.show_id(r["id_number"])), text(r.get("name")),
+                          text(r.get("status") or ("" if r["in_register"] else "不在册")),
+                          text("、".join(r["sources"])))
+        table.display = True
+        self.query_one("#person-head", Static).update(
+            Text(f"「{query}」找到 {len(results)} 人，选择一人后回车。", style="dim"))
+        table.focus()
+
+    @on(DataTable.RowSelected, "#results")
+    def _pick(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.results):
+            self.query_one("#results").display = False
+            self.show_person(self.results[event.cursor_row]["id_number"])
+
+    # ------------------------------------------------------------------ one person
+
+    def show_person(self, id_number: str) -> None:
+        self.person_id = id_number
+        if self.is_mounted:
+            self.load()
+
+    def load(self) -> None:
+        if self.person_id:
+            self._load_person(self.person_id)
+
+    @work(thread=True, exclusive=True, group="person", exit_on_error=False)
+    def _load_person(self, id_number: str) -> None:
+        from ...register.person import person_view
+        view = person_view(self.station.conn, id_number)
+        self.app.call_from_thread(self.show_view, view)
+
+    def show_view(self, view: dict) -> None:
+        self.view = view
+        show_id = self.app.show_id
+        reg = view["register"]
+        head = Text()
+        head.append(view.get("name") or "（姓名不详）", style="bold")
+        head.append("  " + show_id(view["id"]))
+        if reg:
+            head.append(f"  {reg.get('status') or ''}", style="bold")
+        else:
+            head.append("  不在参保登记库中", style="yellow")
+        pay = view["payments_by_month"]
+        total = sum(p["total"] for p in pay)
+        head.append(f"\n待遇 {len(pay)} 个月 合计 {money(total, '0.00')} 元 · "
+                    f"部门数据 {sum(len(s['rows']) for s in view['partner'])} 条 · "
+                    f"档案 {len(view['documents']['rows'])} 件 · 疑点 {len(view['anomalies'])} 条")
+        if not view["found"]:
+            head = Text(f"没有任何关于 {show_id(view['id'])} 的记录。", style="yellow")
+        self.query_one("#person-head", Static).update(head)
+        self.query_one("#person-tabs").display = bool(view["found"])
+
+        self._kv("#register", view["register_columns"], reg)
+        self._kv("#unit", view["unit_columns"], view.get("unit"))
+
+        t = self.query_one("#payments", DataTable)
+        t.clear()
+        for p in pay:
+            t.add_row(text(p["period"]), money_text(p["total"]), text(count(p["count"])), text(p["types"]))
+
+        partner = self.query_one("#partner", VerticalScroll)
+        partner.remove_children()
+        widgets = []
+        for section in view["partner"]:
+            widgets.append(Static(Text(f"{section['title']}（{section['department']}）"),
+                                  classes="section-title"))
+            table = DataTable(cursor_type="row", zebra_stripes=True, classes="auto-table")
+            widgets.append(table)
+        if not widgets:
+            widgets.append(Static(Text("没有合作部门的记录。", style="dim")))
+        partner.mount_all(widgets)
+        tables = [w for w in widgets if isinstance(w, DataTable)]
+        for section, table in zip(view["partner"], tables):
+            self._records(table, section)
+
+        t = self.query_one("#documents", DataTable)
+        t.clear()
+        for d in view["documents"]["rows"]:
+            t.add_row(text(d.get("file_no")), text(d.get("item_no")), text(d.get("material")),
+                      text(d.get("formed_date")), text(d.get("pages")), text(d.get("retention")),
+                      text(d.get("scan_file")))
+
+        t = self.query_one("#person-anomalies", DataTable)
+        t.clear()
+        for a in view["anomalies"]:
+            t.add_row(text(a["id"]), text(rule_title(a["rule"])), text(a.get("period") or ""),
+                      money_text(a.get("amount")), state_text(a.get("review_status")),
+                      text(data_status_title(a.get("data_status"))), text(short_time(a.get("first_seen"))),
+                      key=str(a["id"]))
+        t = self.query_one("#person-decisions", DataTable)
+        t.clear()
+        for d in view["decisions"]:
+            t.add_row(text(short_time(d["at"])), text(f"#{d['anomaly_id']}"), text(action_title(d["action"])),
+                      text(d["reviewer"]), money_text(d.get("amount")), text(d.get("note") or ""))
+
+    def _kv(self, selector: str, columns, row: dict | None) -> None:
+        t = self.query_one(selector, DataTable)
+        t.clear()
+        if not row:
+            t.add_row(text("—"), text("无记录", "dim"))
+            return
+        for col, header in columns:
+            value = row.get(col)
+            if col in ID_COLUMNS:
+                value = self.app.show_id(value)
+            elif col == "monthly_pension":
+                value = money(value, "")
+            t.add_row(text(header, "bold"), text(value))
+        if row.get("file"):
+            t.add_row(text("来源", "dim"), text(f"{row['file']} 第 {row.get('row_no')} 行", "dim"))
+
+    def _records(self, table: DataTable, section: dict) -> None:
+        cols = [(c, h) for c, h in section["columns"] if c not in ID_COLUMNS]
+        for i, (_, header) in enumerate(cols):
+            table.add_column(header, key=f"c{i}")
+        table.add_column("来源文件", key="file")
+        for row in section["rows"]:
+            table.add_row(*[text(row.get(c)) for c, _ in cols],
+                          text(f"{row.get('file') or ''}:{row.get('row_no') or ''}", "dim"))
+
+    # ------------------------------------------------------------------ open an anomaly
+
+    @on(DataTable.RowSelected, "#person-anomalies")
+    def _open_anomaly(self, event: DataTable.RowSelected) -> None:
+        if event.row_key and event.row_key.value:
+            self.app.open_anomaly(int(event.row_key.value))
+
+    def action_open(self) -> None:
+        focused = self.focused
+        if isinstance(focused, DataTable) and focused.id == "person-anomalies" and focused.row_count:
+            key = focused.coordinate_to_cell_key((focused.cursor_row, 0)).row_key
+            self.app.open_anomaly(int(key.value))
