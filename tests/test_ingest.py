@@ -209,3 +209,18 @@ def test_ignored_and_processed_files_are_never_read(station):
     assert station.pending_files() == []
     again = station.ingest(evaluate=False)
     assert again.results == []
+
+
+def test_an_unexpected_reader_error_rejects_the_file_instead_of_looping(station, monkeypatch):
+    from station.kinds import mapping
+
+    def broken(rec):
+        def mapper(cells):
+            raise ZeroDivisionError("bug")
+        return mapper
+    monkeypatch.setattr("station.inbox.pipeline.row_mapper", broken)
+    copy_samples(station.home, "参保单位")
+    [r] = station.ingest(evaluate=False).results
+    assert r.status == "rejected" and "ZeroDivisionError" in r.reason
+    assert count(station, "units") == 0 and count(station, "deliveries") == 1
+    assert station.pending_files() == []
