@@ -32,7 +32,7 @@ def count(station, table):
 def test_all_samples_apply_with_no_rejected_rows(station):
     copy_samples(station.home)
     report = station.ingest(evaluate=False)
-    assert len(report.results) == 23
+    assert len(report.results) == 21
     assert all(r.status == "applied" for r in report.results), [(r.name, r.reason) for r in report.results]
     assert sum(r.rows_rejected for r in report.results) == 0
     counts = {t: count(station, t) for t in ("persons", "units", "payments", "subsidies",
@@ -182,13 +182,13 @@ def test_xls_delivery(station):
     ws.write(1, 1, "测试科技有限公司")
     ws.write(1, 2, "王五")
     ws.write(1, 3, "设立")
-    ws.write(1, 4, 46000.0)          # an Excel date serial: 2025-12-08
+    ws.write(1, 4, 46000.0)          # an Excel date serial: 2025-12-09
     ws.write(1, 5, "城关镇")
     wb.save(str(station.home.inbox / "industry_commerce" / "企业登记.xls"))
     [r] = station.ingest(evaluate=False).results
     assert (r.status, r.kind, r.rows_applied) == ("applied", "enterprises", 1)
     row = station.conn.execute("SELECT credit_code, approval_date, legal_rep FROM enterprises").fetchone()
-    assert row == ("91440300MA5G00000X", "2025-12-08", "王五")
+    assert row == ("91440300MA5G00000X", "2025-12-09", "王五")
 
 
 def test_death_lists_are_told_apart_by_folder(station):
@@ -209,3 +209,18 @@ def test_ignored_and_processed_files_are_never_read(station):
     assert station.pending_files() == []
     again = station.ingest(evaluate=False)
     assert again.results == []
+
+
+def test_an_unexpected_reader_error_rejects_the_file_instead_of_looping(station, monkeypatch):
+    from station.kinds import mapping
+
+    def broken(rec):
+        def mapper(cells):
+            raise ZeroDivisionError("bug")
+        return mapper
+    monkeypatch.setattr("station.inbox.pipeline.row_mapper", broken)
+    copy_samples(station.home, "参保单位")
+    [r] = station.ingest(evaluate=False).results
+    assert r.status == "rejected" and "ZeroDivisionError" in r.reason
+    assert count(station, "units") == 0 and count(station, "deliveries") == 1
+    assert station.pending_files() == []

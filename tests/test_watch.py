@@ -32,13 +32,13 @@ def test_a_file_still_being_written_is_taken_only_when_complete(station):
     watcher, thread, results = run_watcher(station)
     try:
         target = station.home.inbox / "agency" / "persons.csv"
-        with open(target, "wb") as f:          # a slow copy: half now, the rest later
-            f.write(data[: len(data) // 2])
-            f.flush()
-            for i in range(8):
+        chunks = [data[i: i + len(data) // 10] for i in range(0, len(data), len(data) // 10)]
+        with open(target, "wb") as f:          # a slow copy: a chunk every 0.15 s
+            for chunk in chunks:
+                f.write(chunk)
+                f.flush()
                 time.sleep(0.15)
                 assert results == [], "taken while still being written"
-            f.write(data[len(data) // 2:])
         assert wait_for(lambda: len(results) == 1)
         assert results[0].status == "applied" and results[0].rows_applied == 601
         assert results[0].rows_rejected == 0

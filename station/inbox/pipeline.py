@@ -169,6 +169,12 @@ class Pipeline:
                 return self._apply(path, digest, size, rec, source, body)
         except (UnreadableFile, Unrecognised) as e:
             return self._reject(path, digest, size, str(e))
+        except (sqlite3.Error, OSError):
+            raise                 # the register or the disk, not the file: leave it in the inbox
+        except Exception as e:    # a reader or normaliser bug must not loop on the same file
+            return self._reject(path, digest, size, (
+                f"读取文件时发生意外错误（{type(e).__name__}）。文件已移出收件箱，内容未导入；"
+                "请把该文件和本说明交给系统维护人员。"))
 
     def _apply(self, path: Path, digest: str, size: int, rec, source,
                body: Iterator[tuple[int, list]]) -> DeliveryResult:
