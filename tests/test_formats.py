@@ -193,6 +193,16 @@ def test_long_cells_first_and_after_blank_lines(tmp_path, quoted):
                                               (4, ["2", CellTooLong(300)]), (6, ["3", "4"])]
 
 
+def test_many_long_cells_stay_linear(tmp_path):
+    long = "w" * 200
+    p = write(tmp_path, "x.csv", "a,b\n" + "".join(f'{i},"{long}"\n' for i in range(2000)) + "end,1\n")
+    t = time.time()
+    rows = rows_of(p, max_cell_chars=100)
+    assert time.time() - t < 5
+    assert rows[1] == (2, ["0", CellTooLong(200)]) and rows[-2] == (2001, ["1999", CellTooLong(200)])
+    assert rows[-1] == (2002, ["end", "1"])
+
+
 def test_cell_at_the_limit_is_kept(tmp_path):
     p = write(tmp_path, "x.csv", "a\n" + "y" * 100 + "\n")
     assert rows_of(p, max_cell_chars=100) == [(1, ["a"]), (2, ["y" * 100])]

@@ -40,6 +40,7 @@ LONG_LINE_CHARS = 1 << 20       # longer physical lines switch to the bounded pa
 PIECE_CHARS = 1 << 16           # piece size of the bounded parser
 SNIFF_CHARS = 1 << 16           # text looked at to choose the delimiter
 SNIFF_RECORDS = 20
+MAX_RECOVERIES = 8              # long cells handed back to the csv module before staying
 DELIMITERS = (",", "\t", ";")
 
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13)) + b"\x7f"
@@ -504,6 +505,7 @@ class _CsvRows:
         f = self._open()
         try:
             base = 0                      # physical lines consumed before this reader
+            recoveries = 0
             while True:
                 csv.field_size_limit(self.max_cell)
                 reader = csv.reader(f, delimiter=self.delimiter, strict=False)
@@ -544,6 +546,15 @@ class _CsvRows:
                     raise _changed(start) from None
                 if rec is not None:
                     yield rec
+                recoveries += 1
+                if recoveries >= MAX_RECOVERIES:
+                    # Many long cells: re-reading from the start each time would be
+                    # quadratic, so the bounded parser reads the rest of the file.
+                    try:
+                        yield from parser.records()
+                    except (UnicodeDecodeError, OSError):
+                        raise _changed(parser.line) from None
+                    return
                 base = parser.line - 1
         finally:
             f.close()
