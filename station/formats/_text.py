@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ._base import REEXPORT_HINT, CellTooLong, RowSource, UnreadableFile
+from ._base import EMPTY_REASON, REEXPORT_HINT, CellTooLong, RowSource, UnreadableFile
 
 CHUNK = 1 << 20                 # bytes per read in the encoding pass
 LONG_LINE_CHARS = 1 << 20       # longer physical lines switch to the bounded parser
@@ -563,7 +563,7 @@ class _CsvRows:
 def open_text(path, *, max_cell_chars: int, max_columns: int) -> RowSource:
     info = scan_text(path)
     if info.empty:
-        raise UnreadableFile("文件是空的（没有任何内容），请确认导出成功后重新放入收件箱。")
+        raise UnreadableFile(EMPTY_REASON)
     if info.has_nul or info.control_ratio > 0.01:
         raise UnreadableFile(JUNK_REASON)
     delimiter, head = choose_delimiter(_sample_text(path, info.encoding))
