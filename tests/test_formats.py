@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import struct
 import subprocess
 import sys
@@ -191,6 +190,16 @@ def test_long_cells_first_and_after_blank_lines(tmp_path, quoted):
     p = write(tmp_path, "x.csv", f"{q}{long}{q},1\n\n,,\n2,{q}{long}{q}\n\n3,4\n")
     assert rows_of(p, max_cell_chars=100) == [(1, [CellTooLong(300), "1"]),
                                               (4, ["2", CellTooLong(300)]), (6, ["3", "4"])]
+
+
+def test_many_long_cells_stay_linear(tmp_path):
+    long = "w" * 200
+    p = write(tmp_path, "x.csv", "a,b\n" + "".join(f'{i},"{long}"\n' for i in range(2000)) + "end,1\n")
+    t = time.time()
+    rows = rows_of(p, max_cell_chars=100)
+    assert time.time() - t < 5
+    assert rows[1] == (2, ["0", CellTooLong(200)]) and rows[-2] == (2001, ["1999", CellTooLong(200)])
+    assert rows[-1] == (2002, ["end", "1"])
 
 
 def test_cell_at_the_limit_is_kept(tmp_path):
