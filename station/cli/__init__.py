@@ -11,6 +11,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..home import HomeError
 from ..register.db import RegisterError
+from .common import UserError
 from . import anomalies as _anomalies
 from . import export as _export
 from . import inbox as _inbox
@@ -25,10 +26,6 @@ EPILOG = """常用命令 common commands:
   station watch             持续监视收件箱      watch inbox/ and apply deliveries as they arrive
   station status            查看登记库和收件记录 register counts and recent deliveries
 """
-
-
-class UserError(Exception):
-    """Something the user can fix; the message (Chinese) says what and how."""
 
 
 def build_parser() -> argparse.ArgumentParser:

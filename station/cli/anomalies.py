@@ -14,7 +14,7 @@ from rich.table import Table
 from ..normalise import mask_ids_in_text as mask_text
 from ..services.anomalies import (SORT_KEYS, AnomalyFilter, FilterError, count_anomalies,
                                   list_anomalies)
-from .common import as_of_arg, console, open_station
+from .common import UserError, as_of_arg, console, open_station
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -80,7 +80,6 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_anomalies(args) -> int:
-    from . import UserError
     station = open_station(args)
     f = AnomalyFilter(rules=_split(args.rule), statuses=_split(args.status),
                       departments=_split(args.department), severities=_split(args.severity),
