@@ -177,7 +177,7 @@ def diff(a: dict, b: dict) -> list[str]:
 
 # --------------------------------------------------------------------------- ingest kills
 
-def _phase(out: str, ledger_before: int, ledger_after: int) -> str:
+def _phase(out: str, ledger_before: int, ledger_after: int, delay: float, startup: float) -> str:
     lines = [l for l in out.splitlines() if l.strip()]
     if any(l.startswith("比对完成") for l in lines):
         return "after evaluation"
@@ -188,7 +188,7 @@ def _phase(out: str, ledger_before: int, ledger_after: int) -> str:
     if ledger_after > ledger_before + reported:
         return "between commit and report"
     if ledger_after == ledger_before and reported == 0:
-        return "starting / first file"
+        return "starting (imports, opening)" if delay < startup else "inside a file"
     return "inside a file"
 
 
@@ -251,7 +251,7 @@ def kill_round(home: Path, kills: int, rnd: random.Random, corpus_hashes, total_
             return records
         after = ledger_count(home)
         check_after_kill(home, corpus_hashes)
-        rec = {"delay": round(delay, 3), "phase": _phase(text, before, after), "ledger_before": before,
+        rec = {"delay": round(delay, 3), "phase": _phase(text, before, after, delay, timing["startup"]), "ledger_before": before,
                "ledger_after": after}
         records.append(rec)
         log(f"    kill {len(records):2d} after {delay:6.2f} s: {rec['phase']} (ledger {before} → {after})")
