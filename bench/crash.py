@@ -11,13 +11,14 @@ rejected rows), the ledger's applied and duplicate entries, the rejected files, 
 anomalies and where every original lies equal the reference's; a further run finds
 nothing to do.
 
-Decisions: a child process records bulk decisions (``station.review.log.decide``, 50
+Decisions: a child process records bulk decisions (``station.review.log.decide``, 20
 anomalies each) in a loop and is killed at random moments: the log then holds whole
-decisions only (entries a multiple of 50, at least the committed ones, at most one
+decisions only (entries a multiple of 20, at least the committed ones, at most one
 more), ``verify_chain`` passes.
 
 Exports: a child exports the review log (XLSX and CSV) over and over under one name and
-is killed at random moments: the final name always holds a complete file (it opens,
+is killed at random moments, half of them while the temporary file is being written:
+the final name always holds a complete file (it opens,
 its last row is the log's head) or nothing; leftovers are only hidden ``.part`` files,
 and the next export removes those of a killed one (at most one is ever left).
 
@@ -279,7 +280,7 @@ while True:
 """
 
 
-def decision_kills(home: Path, kills: int, rnd: random.Random, batch: int = 50, log=print) -> dict:
+def decision_kills(home: Path, kills: int, rnd: random.Random, batch: int = 20, log=print) -> dict:
     """Kill a process recording bulk decisions; the log keeps whole decisions only."""
     from station.register.db import connect
     from station.review.log import verify_chain
@@ -361,10 +362,21 @@ def export_kills(home: Path, kills: int, rnd: random.Random, log=print) -> dict:
     out_dir.mkdir(exist_ok=True)
     records = []
     for k in range(kills):
-        out = out_dir / ("核查台账.xlsx" if k % 2 == 0 else "核查台账.csv")
+        out = out_dir / ("核查台账.xlsx" if k // 2 % 2 == 0 else "核查台账.csv")
+        mid_write = k % 2 == 1          # every other kill waits for the temporary file to appear
         proc = subprocess.Popen([sys.executable, "-c", EXPORTER, str(ROOT), str(home), str(out)],
                                 env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(rnd.uniform(0.8, 4.0))
+        before = {p.name for p in out_dir.iterdir()}
+        if mid_write:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None and not any(
+                    p.name.endswith(".part") and p.name not in before for p in out_dir.iterdir()):
+                time.sleep(0.002)
+            if k % 4 == 3:               # else at once
+                time.sleep(rnd.uniform(0.0, 0.05 if out.suffix == ".csv" else 0.5))
+        else:
+            time.sleep(rnd.uniform(0.8, 4.0))
+        writing = any(p.name.endswith(".part") and p.name not in before for p in out_dir.iterdir())
         proc.send_signal(signal.SIGKILL)
         stdout, _ = proc.communicate(timeout=30)
         done = sum(1 for l in stdout.splitlines() if l.startswith("exported"))
@@ -373,10 +385,11 @@ def export_kills(home: Path, kills: int, rnd: random.Random, log=print) -> dict:
         assert all(p.startswith(".") for p in parts)
         assert len(parts) <= 1, "temporary files of killed exports are not cleaned up by the next export"
         records.append({"format": out.suffix[1:], "completed_before_kill": done, "final_name": state,
-                        "leftover_parts": len(parts)})
-        log(f"    kill {k + 1:2d} ({out.suffix[1:]}): {done} exports completed, final name {state}, "
-            f"{len(parts)} hidden .part file(s)")
-    return {"kills": kills, "entries": entries, "records": records}
+                        "killed_while_writing": writing, "leftover_parts": len(parts)})
+        log(f"    kill {k + 1:2d} ({out.suffix[1:]}{', while writing the file' if writing else ''}): "
+            f"{done} exports completed, final name {state}, {len(parts)} hidden .part file(s)")
+    return {"kills": kills, "entries": entries, "records": records,
+            "killed_while_writing": sum(r["killed_while_writing"] for r in records)}
 
 
 # --------------------------------------------------------------------------- main

@@ -126,6 +126,7 @@ def test_kills_during_decisions_and_exports(tmp_path):
     assert decisions["final_entries"] > 0 and decisions["final_entries"] % 10 == 0
     exports = harness.export_kills(home, 2, rnd, log=lambda *_: None)
     assert all(r["final_name"] in ("absent", "complete") for r in exports["records"])
+    assert exports["killed_while_writing"] >= 1
     verify = subprocess.run([sys.executable, "-m", "station", "--home", str(home), "verify"],
                             env=harness.child_env(), cwd=ROOT, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stderr
