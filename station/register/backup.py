@@ -75,34 +75,39 @@ def _unique(folder: Path, stem: str, suffix: str) -> Path:
     return path
 
 
-def check_copy(path: Path) -> BackupInfo:
+def check_copy(path: Path, shown: Path | None = None) -> BackupInfo:
     """Open ``path`` as a station database and check it; raise :class:`BackupError` with
-    the reason when it is not a usable copy. Does not change the file."""
+    the reason (naming ``shown``, default ``path``) when it is not a usable copy. Does
+    not change the file."""
     from ..review.log import verify_chain
     from .schema import SCHEMA_VERSION
-    uri = f"file:{path}?mode=ro&immutable=1"
+    name = shown or path
+    from urllib.parse import quote
+    uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     except sqlite3.Error as e:
-        raise BackupError(f"无法打开 {path}：{e}。请确认这是 station backup 生成的备份文件。") from None
+        raise BackupError(f"无法打开 {name}：{e}。请确认这是 station backup 生成的备份文件。") from None
     try:
         try:
             result = conn.execute("PRAGMA integrity_check").fetchall()
         except sqlite3.DatabaseError as e:
-            raise BackupError(f"{path} 不是有效的数据库文件（{e}）。请选择 station backup 生成的 .db 备份文件。") from None
+            if "malformed" in str(e):
+                raise BackupError(f"备份文件 {name} 已损坏（{e}），不能用来恢复。请换一个较早的备份。") from None
+            raise BackupError(f"{name} 不是有效的数据库文件（{e}）。请选择 station backup 生成的 .db 备份文件。") from None
         if result != [("ok",)]:
             first = "；".join(str(r[0]) for r in result[:3])
-            raise BackupError(f"备份文件 {path} 已损坏（数据库完整性检查未通过：{first}），不能用来恢复。"
+            raise BackupError(f"备份文件 {name} 已损坏（数据库完整性检查未通过：{first}），不能用来恢复。"
                               "请换一个较早的备份。")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = REQUIRED_TABLES - tables
         if missing:
-            raise BackupError(f"{path} 不是本站的数据库备份（缺少 {'、'.join(sorted(missing))} 表）。"
+            raise BackupError(f"{name} 不是本站的数据库备份（缺少 {'、'.join(sorted(missing))} 表）。"
                               "请选择 station backup 生成的备份文件。")
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         version = int(row[0]) if row and str(row[0]).isdigit() else 0
         if version > SCHEMA_VERSION:
-            raise BackupError(f"备份文件 {path} 由较新版本的 station 生成（数据库版本 {version}，本程序支持到 "
+            raise BackupError(f"备份文件 {name} 由较新版本的 station 生成（数据库版本 {version}，本程序支持到 "
                               f"{SCHEMA_VERSION}），请先升级 station 再恢复。")
         chain = verify_chain(conn)
         return BackupInfo(path, path.stat().st_size, chain.entries, chain.head, chain.ok, chain.reason)
@@ -217,7 +222,7 @@ def restore(db_path: Path, source: Path) -> BackupInfo:
                 pass                           # check_copy names the problem
         finally:
             conn.close()
-        info = check_copy(staged)
+        info = check_copy(staged, shown=source)
         if not info.chain_ok:
             raise BackupError(f"备份文件 {source} 中的复核日志校验不通过（{info.chain_reason}），"
                               "不能用来恢复。请换一个较早的备份，并把此情况报告上级。")

@@ -85,12 +85,11 @@ class Station:
         pipeline = Pipeline(self.home, self.cfg, self.conn, on_progress=on_progress)
         report = IngestReport()
         for path in (inbox_files(self.home) if files is None else files):
+            last_id = self._last_delivery_id()
             try:
                 result = pipeline.process(Path(path))
             except (sqlite3.Error, OSError) as e:
-                log.error("delivery not applied: storage error kind=%s class=%s", storage_kind(e),
-                          type(e).__name__)
-                raise storage_error(e, f"导入文件「{_safe_name(Path(path).name)}」") from e
+                raise self._ingest_failure(Path(path), e, last_id) from e
             report.results.append(result)
             self._log_result(result)
             if on_result:
@@ -100,6 +99,29 @@ class Station:
             if kinds:
                 report.evaluation = self._evaluate_logged(as_of, kinds, through)
         return report
+
+    def _last_delivery_id(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+
+    def _ingest_failure(self, path: Path, e: BaseException, last_id: int) -> StorageError:
+        """The Chinese message for a disk or database failure while applying ``path``: the
+        delivery either was not kept at all (rolled back), or was committed and only the
+        move of the original failed (the next run finishes the move)."""
+        name = _safe_name(path.name)
+        kind = storage_kind(e)
+        try:
+            committed = self._last_delivery_id() > last_id
+        except sqlite3.Error:
+            committed = False
+        log.error("delivery %s: storage error kind=%s class=%s", "committed, original not moved" if committed
+                  else "not applied", kind, type(e).__name__)
+        if not committed:
+            return storage_error(e, f"导入文件「{name}」")
+        from ..register.db import STORAGE_ADVICE
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        return StorageError(
+            f"文件「{name}」已导入登记库，但把原件移到 processed/ 或 rejected/ 时失败（{detail}）。"
+            f"原件仍在收件箱中；问题解决后再次导入会自动补完归档，不会重复导入。{STORAGE_ADVICE[kind]}", kind)
 
     def pending_evaluation(self) -> tuple[int, set[str]]:
         """(highest ledger id, kinds applied since the last evaluation that saw them)."""
