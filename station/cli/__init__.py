@@ -5,19 +5,21 @@ Each command group lives in its own module with a ``register(subparsers)`` funct
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 from .. import __version__
 from ..config import ConfigError
 from ..home import HomeError
-from ..register.db import RegisterError
+from ..register.db import RegisterError, StorageError
 from .common import UserError
 from . import anomalies as _anomalies
+from . import backup as _backup
 from . import export as _export
 from . import inbox as _inbox
 from . import review as _review
 
-COMMAND_MODULES = [_inbox, _anomalies, _review, _export]
+COMMAND_MODULES = [_inbox, _anomalies, _review, _export, _backup]
 
 EPILOG = """常用命令 common commands:
   station                   打开审核界面        open the review station (TUI)
@@ -25,6 +27,7 @@ EPILOG = """常用命令 common commands:
   station ingest            导入收件箱中的文件  apply everything in inbox/
   station watch             持续监视收件箱      watch inbox/ and apply deliveries as they arrive
   station status            查看登记库和收件记录 register counts and recent deliveries
+  station backup            备份数据库          a consistent copy of the database
 """
 
 
@@ -53,7 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except (ConfigError, HomeError, RegisterError, UserError) as e:
         print(f"错误：{e}", file=sys.stderr)
-        return 2
+        return 3 if isinstance(e, StorageError) else 2
+    except (sqlite3.Error, OSError) as e:        # the disk or the database, never a traceback
+        from ..log import log
+        from ..register.db import storage_error, storage_kind
+        log.error("command %s failed: storage error kind=%s class=%s", getattr(args, "command", None),
+                  storage_kind(e), type(e).__name__)
+        print(f"错误：{storage_error(e, '执行命令')}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)
         return 130

@@ -46,6 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+_UNSAFE = dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x200E, 0x200F,
+                         *range(0x202A, 0x202F), *range(0x2066, 0x206A)], "\ufffd")
+
+
+def terminal_safe(text: str) -> str:
+    """File names and reasons quoting file contents are shown without control
+    characters (escape sequences) or bidi marks that could disguise what is shown."""
+    return text.translate(_UNSAFE)
+
+
 def print_result(r: DeliveryResult) -> None:
     status = STATUS_TITLES.get(r.status, r.status)
     if r.status == "applied":
@@ -58,7 +68,7 @@ def print_result(r: DeliveryResult) -> None:
             extra += "（上次中断，已补完归档）"
     else:
         extra = r.reason or ""
-    console.print(f"[{status}] {r.name}  {extra}", markup=False)
+    console.print(terminal_safe(f"[{status}] {r.name}  {extra}"), markup=False)
 
 
 def print_evaluation(ev) -> None:
@@ -88,7 +98,7 @@ def cmd_watch(args) -> int:
     from ..inbox.watcher import InboxWatcher
     station = open_station(args)
     watcher = InboxWatcher(station.home, lambda files: _apply(station, files, args.as_of),
-                           poll=args.poll)
+                           poll=args.poll, on_error=_watch_error)
     console.print(f"正在监视 {station.home.inbox}（{'轮询' if args.poll else '实时'}）。按 Ctrl+C 停止。",
                   markup=False)
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
@@ -102,6 +112,13 @@ def cmd_watch(args) -> int:
         thread.join(5)
     console.print("已停止监视。", markup=False)
     return 0
+
+
+def _watch_error(e: BaseException) -> None:
+    import sys
+    from ..register.db import RegisterError
+    message = str(e) if isinstance(e, RegisterError) else f"{type(e).__name__}：{e}"
+    print(terminal_safe(f"错误：{message}（文件留在收件箱中，稍后自动重试。）"), file=sys.stderr, flush=True)
 
 
 def _apply(station, files, as_of) -> None:

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--action", required=True, choices=ACTIONS, help="操作")
     p.add_argument("--note", help="说明（排除时必填：写明理由）")
     p.add_argument("--amount", type=float, help="追回金额，元（整改完成时必填，没有追回写 0）")
-    p.add_argument("--reviewer", help=f"复核人姓名（默认取 {REVIEWER_ENV} 环境变量）")
+    # SUPPRESS: without it the sub-command's default (None) hides `station --reviewer X decide …`.
+    p.add_argument("--reviewer", default=argparse.SUPPRESS, help=f"复核人姓名（默认取 {REVIEWER_ENV} 环境变量）")
     p.add_argument("--cleared", action="store_true", help="允许对“数据已消除”的疑点记录决定")
     p.add_argument("--rule", help="按规则编号筛选疑点，如 DEATH_PAID")
     p.add_argument("--status", help="按复核状态筛选：" + "、".join(f"{s}（{STATE_TITLES[s]}）" for s in STATES))
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _reviewer(args) -> str:
-    reviewer = (args.reviewer or os.environ.get(REVIEWER_ENV) or "").strip()
+    reviewer = (getattr(args, "reviewer", None) or os.environ.get(REVIEWER_ENV) or "").strip()
     if not reviewer:
         raise UserError(f"没有指定复核人。请加 --reviewer 姓名，或设置环境变量 {REVIEWER_ENV}"
                         f"（如 export {REVIEWER_ENV}=张三）。")

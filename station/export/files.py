@@ -94,8 +94,9 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise ExportError(f"目标文件夹 {folder} 不存在。请先创建该文件夹，或用 --out 指定其他位置。")
+    _remove_stale_parts(folder, path.name)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=folder)
     except OSError as e:
         raise ExportError(f"无法在 {folder} 中写入文件：{e.strerror or e}。"
                           "请检查该文件夹的写权限和磁盘空间，或用 --out 指定其他位置。") from None
@@ -114,6 +115,35 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             raise ExportError(f"写入 {path} 失败：{e.strerror or e}。请检查磁盘空间和权限；"
                               "如果该文件正在 Excel/WPS 中打开，请先关闭。") from None
         raise
+
+
+STALE_PART_SECONDS = 24 * 3600
+
+
+def _remove_stale_parts(folder: Path, name: str) -> None:
+    """Temporary files of ``name`` left by an export that was killed: their writer (the
+    pid in their name) is gone, or they are more than a day old."""
+    import time
+    prefix = f".{name}."
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.name.endswith(".part")]
+    except OSError:
+        return
+    for p in candidates:
+        pid_text = p.name[len(prefix):].split(".", 1)[0]
+        try:
+            stale = time.time() - p.stat().st_mtime > STALE_PART_SECONDS
+            if not stale and pid_text.isdigit() and int(pid_text) != os.getpid():
+                try:
+                    os.kill(int(pid_text), 0)
+                except ProcessLookupError:
+                    stale = True
+                except PermissionError:
+                    pass
+            if stale:
+                p.unlink()
+        except OSError:
+            pass
 
 
 # --------------------------------------------------------------------------- CSV

@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -137,7 +138,11 @@ class Pipeline:
     def _process(self, path: Path) -> DeliveryResult:
         name = path.name
         try:
-            size = path.stat().st_size
+            st = path.lstat()
+            if not stat.S_ISREG(st.st_mode):   # a link, a pipe, a device: never read or move it
+                return DeliveryResult(name, "rejected", reason=(
+                    "这不是普通文件（是链接、管道或设备），未读取也未移动。请把真正的文件复制到收件箱。"))
+            size = st.st_size
             if size > self.cfg.limits.max_bytes:
                 return self._reject(path, None, size, (
                     f"文件大小 {size / 1024 / 1024:.1f} MB 超过上限 {self.cfg.limits.max_file_mb} MB。"
@@ -243,11 +248,13 @@ class Pipeline:
                 "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size,"
                 " status, reason, received_at) VALUES (?, ?, ?, ?, ?, 'rejected', ?, ?)",
                 (digest or "", path.name, self._relative(path), stored, size, reason, now_iso()))
-        self._move(path, dest)
+        # The reason first: a crash before the move leaves the file in the inbox, and its
+        # next rejection goes to the same name and rewrites this note.
         note = dest.with_name(dest.name + ".reason.txt")
         fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(f"文件：{path.name}\n时间：{now_iso()}\n原因：{reason}\n")
+        self._move(path, dest)
         return DeliveryResult(path.name, "rejected", cur.lastrowid, reason=reason, stored_path=stored)
 
     def _finish_interrupted(self, path: Path, digest: str) -> DeliveryResult | None:
@@ -276,6 +283,10 @@ class Pipeline:
         except OSError:
             shutil.move(str(src), str(dest))
         try:
-            os.chmod(dest, 0o600)
+            st = os.lstat(dest)
+            # Owner-only, but never through a link, nor on an inode that has other names
+            # (a hard link planted in the inbox must not change the mode of its target).
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                os.chmod(dest, 0o600)
         except OSError:
             pass

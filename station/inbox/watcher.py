@@ -5,9 +5,16 @@ PollingObserver dies for good on an OSError, copy tools fire "created" before th
 complete. So: a full scan at start and every ``rescan_seconds``; a file is taken only when
 its size and mtime are unchanged across two checks ``settle_seconds`` apart; a dead
 observer (or a vanished share) is noticed and the observer restarted when it is back.
+
+A file that is still in the inbox after ``process`` (the register or the disk failed:
+database locked, disk full, unreadable file) is retried after ``retry_seconds``, doubling
+up to ``retry_max_seconds`` — never in a hot loop (reading a file fires watchdog events
+of its own). A changed file (new size or mtime) is tried again at once. An exception
+from ``process`` is logged and passed to ``on_error``; the watcher keeps running.
 """
 from __future__ import annotations
 
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +26,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from ..home import Home
+from ..log import log
 from .pipeline import inbox_files, is_ignored
 
 
@@ -30,6 +38,8 @@ class WatcherState:
     last_scan: float | None = None
     last_delivery: float | None = None
     restarts: int = 0
+    backing_off: int = 0             # files waiting to be retried after a failure
+    last_error: str | None = None    # the last failure, as process() raised it
 
 
 class _Hints(FileSystemEventHandler):
@@ -53,10 +63,20 @@ class InboxWatcher:
     """
 
     def __init__(self, home: Home, process: Callable[[list[Path]], None], *, poll: bool = False,
-                 settle_seconds: float = 1.0, rescan_seconds: float = 30.0, tick: float = 0.25):
+                 settle_seconds: float = 1.0, rescan_seconds: float = 30.0, tick: float = 0.25,
+                 retry_seconds: float = 5.0, retry_max_seconds: float = 300.0,
+                 on_error: Callable[[BaseException], None] | None = None):
         self.home = home
         self.process = process
+        self.on_error = on_error
         self.poll = poll
+        self.retry_base = retry_seconds
+        self.retry_max = retry_max_seconds
+        # path -> (failures, due at (monotonic), (size, mtime_ns) when it failed)
+        self._backoff: dict[Path, tuple[int, float, tuple[int, int]]] = {}
+        self._inotify_failed = False
+        self._next_start = 0.0
+        self._start_failures = 0
         self.settle = settle_seconds
         self.rescan_every = rescan_seconds
         self.tick = tick
@@ -83,19 +103,30 @@ class InboxWatcher:
     def _start_observer(self) -> None:
         self._stop_observer()
         if not self.home.inbox.is_dir():
+            if self.state.mode != "waiting-for-folder":
+                log.warning("inbox folder missing: waiting for it to come back")
             self.state.mode = "waiting-for-folder"
             self.state.observer_alive = False
             return
-        observer = PollingObserver(timeout=2) if self.poll else Observer()
-        observer.schedule(_Hints(self._hint), str(self.home.inbox), recursive=True)
-        observer.daemon = True
+        polling = self.poll or self._inotify_failed
+        observer = PollingObserver(timeout=2) if polling else Observer()
         try:
+            observer.schedule(_Hints(self._hint), str(self.home.inbox), recursive=True)
+            observer.daemon = True
             observer.start()
-        except OSError:
+        except OSError as e:
+            # The folder went away again, or inotify is out of watches (errno ENOSPC):
+            # fall back to polling rather than retrying inotify every tick.
+            if self.home.inbox.is_dir() and not polling:
+                self._inotify_failed = True
+                log.warning("inotify observer failed (%s): polling the inbox instead", e.strerror or type(e).__name__)
+            self._start_failures += 1
+            self._next_start = time.monotonic() + min(30.0, 0.5 * 2 ** min(self._start_failures, 6))
             self.state.mode = "waiting-for-folder"
             return
         self._observer = observer
-        self.state.mode = "polling" if self.poll else "watching"
+        self._start_failures = 0
+        self.state.mode = "polling" if polling else "watching"
         self.state.observer_alive = True
 
     def _stop_observer(self) -> None:
@@ -115,9 +146,11 @@ class InboxWatcher:
         try:
             while not self._stop.is_set():
                 now = time.monotonic()
-                if self._observer is None or not self._observer.is_alive() or not self.home.inbox.is_dir():
+                if ((self._observer is None or not self._observer.is_alive() or not self.home.inbox.is_dir())
+                        and now >= self._next_start):
                     if self._observer is not None:
                         self.state.restarts += 1
+                        log.warning("inbox observer stopped (or its folder went away): restarting it")
                     self.state.observer_alive = False
                     self._start_observer()
                     next_scan = 0.0
@@ -128,13 +161,38 @@ class InboxWatcher:
                     next_scan = now + self.rescan_every
                 ready = self._ready(now)
                 if ready:
-                    self.process(ready)
-                    self.state.last_delivery = time.time()
+                    self._process(ready)
                 self._stop.wait(self.tick)
         finally:
             self._stop_observer()
             self.state.mode = "stopped"
             self.state.observer_alive = False
+
+    def _process(self, ready: list[Path]) -> None:
+        try:
+            self.process(ready)
+            self.state.last_delivery = time.time()
+        except Exception as e:          # the register or the disk: keep watching, back off
+            self.state.last_error = str(e)
+            log.error("applying %d file(s) failed: %s", len(ready), type(e).__name__)
+            if self.on_error is not None:
+                try:
+                    self.on_error(e)
+                except Exception:
+                    pass
+        now = time.monotonic()
+        for p in ready:
+            try:
+                st = p.lstat()
+            except OSError:
+                self._backoff.pop(p, None)          # moved away: done
+                continue
+            failures = self._backoff.get(p, (0, 0.0, (0, 0)))[0] + 1
+            delay = min(self.retry_max, self.retry_base * 2 ** (failures - 1))
+            self._backoff[p] = (failures, now + delay, (st.st_size, st.st_mtime_ns))
+            log.warning("a file is still in the inbox after %d attempt(s): next try in %.0f s",
+                        failures, delay)
+        self.state.backing_off = len(self._backoff)
 
     def scan_once(self) -> None:
         """Queue every file in the inbox now (e.g. the user pressed 'rescan')."""
@@ -153,14 +211,22 @@ class InboxWatcher:
                 continue
             if processed in rp.parents or rejected in rp.parents or is_ignored(p):
                 continue
+            if p in self._backoff and not self._backoff_over(p, now):
+                continue
             if p not in self._seen:
+                self._seen[p] = (-1, -1, now)
+        for p in [p for p, (_, due, _) in self._backoff.items() if due <= now and p not in self._seen]:
+            if self._backoff_over(p, now):      # due again, even without a hint
                 self._seen[p] = (-1, -1, now)
         ready = []
         for p, (size, mtime, first) in list(self._seen.items()):
             try:
-                st = p.stat()
+                st = p.lstat()
             except OSError:
                 del self._seen[p]          # gone (moved, deleted, renamed by its writer)
+                continue
+            if not stat.S_ISREG(st.st_mode):   # links, pipes, devices are never taken
+                del self._seen[p]
                 continue
             sig = (st.st_size, st.st_mtime_ns)
             if sig == (size, mtime) and now - first >= self.settle:
@@ -169,5 +235,20 @@ class InboxWatcher:
             elif sig != (size, mtime):
                 self._seen[p] = (sig[0], sig[1], now)
         self.state.waiting = len(self._seen)
+        self.state.backing_off = len(self._backoff)
         ready.sort(key=lambda p: (p.stat().st_mtime_ns if p.exists() else 0, str(p)))
         return [p for p in ready if p.exists()]
+
+    def _backoff_over(self, p: Path, now: float) -> bool:
+        """Whether a file that failed may be tried again: its delay is over, or it has
+        changed since (a new copy). A file that is gone leaves the back-off list."""
+        failures, due, sig = self._backoff[p]
+        try:
+            st = p.lstat()
+        except OSError:
+            del self._backoff[p]
+            return False
+        if (st.st_size, st.st_mtime_ns) != sig:
+            del self._backoff[p]
+            return True
+        return due <= now

@@ -21,6 +21,49 @@ class RegisterError(Exception):
     """The database cannot be used. ``str(e)`` is a Chinese message for the user."""
 
 
+class StorageError(RegisterError):
+    """The disk or the database failed under an operation (full, read-only, locked,
+    damaged): nothing of that operation was kept. ``str(e)`` says so in Chinese and
+    what to do; ``kind`` is one of locked | full | readonly | io | corrupt | other."""
+
+    def __init__(self, message: str, kind: str = "other"):
+        super().__init__(message)
+        self.kind = kind
+
+
+def storage_kind(e: BaseException) -> str:
+    """Classify an ``sqlite3.Error`` or ``OSError`` by its cause."""
+    import errno
+    if isinstance(e, OSError):
+        return {errno.ENOSPC: "full", errno.EDQUOT: "full", errno.EROFS: "readonly",
+                errno.EACCES: "readonly", errno.EPERM: "readonly", errno.EIO: "io"}.get(e.errno, "other")
+    text = str(e).lower()
+    for words, kind in ((("locked", "busy"), "locked"), (("full",), "full"),
+                        (("readonly", "read-only", "unable to open"), "readonly"),
+                        (("malformed", "not a database", "corrupt"), "corrupt"),
+                        (("i/o",), "io")):
+        if any(w in text for w in words):
+            return kind
+    return "other"
+
+
+STORAGE_ADVICE = {
+    "locked": "数据库正被其他程序长时间占用（已等待并重试）。请稍后重试；如反复出现，请检查是否有程序卡住或用其他软件打开了 station.db。",
+    "full": "磁盘空间已满。请清理磁盘（或把工作目录移到空间充足的本地磁盘）后重试。",
+    "readonly": "工作目录或数据库文件不可写（只读磁盘或没有写权限）。请检查磁盘和文件权限后重试。",
+    "io": "磁盘读写出错。请检查磁盘是否损坏或被拔出；必要时用 station restore 从备份恢复。",
+    "corrupt": "数据库文件已损坏。请勿继续写入，用 station restore 从最近的备份恢复。",
+    "other": "请检查磁盘空间、文件权限后重试；如仍失败，请把本说明交给系统维护人员。",
+}
+
+
+def storage_error(e: BaseException, doing: str) -> StorageError:
+    """A :class:`StorageError` for ``e`` raised while ``doing`` (Chinese, e.g. "导入文件 x")."""
+    kind = storage_kind(e)
+    detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    return StorageError(f"{doing}时失败（{detail}），本次操作未保存任何内容。{STORAGE_ADVICE[kind]}", kind)
+
+
 def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
     """Open the register with the station's pragmas and make sure its schema exists."""
     path = Path(path)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..config import Config
+from ..log import ids_text, log as _log
 from ..register.db import now_iso, write_transaction
 from .states import (ACTION_TITLES, ACTIONS, STATE_TITLES, allowed_actions, next_state)
 
@@ -287,6 +288,8 @@ def decide(conn: sqlite3.Connection, cfg: Config, anomaly_ids: list[int], action
             seqs.append(seq)
         conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                          [(META_ENTRIES, str(seq)), (META_HEAD, prev)])
+    # Anomaly ids and the action only: no reviewer, no note (station/log.py).
+    _log.info("decision seq=%d-%d action=%s anomalies=%s", seqs[0], seqs[-1], action, ids_text(ids))
     return seqs
 
 

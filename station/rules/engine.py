@@ -119,7 +119,13 @@ def _check_type(cfg: Config, rule: Rule, key: str, value: Any, default: Any) -> 
 
 
 def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None,
-             kinds: Iterable[str] | None = None) -> EvaluationResult:
+             kinds: Iterable[str] | None = None,
+             through_delivery: int | None = None) -> EvaluationResult:
+    """Run the rules and persist their anomalies in one write transaction.
+
+    ``through_delivery``: the highest ledger id whose data this evaluation covers; it is
+    recorded (meta ``evaluated_through_delivery``) in the same transaction, so that a run
+    killed before or during the evaluation is evaluated again by the next one."""
     as_of = as_of or dt.date.today()
     settings = rule_settings(cfg)
     changed = set(kinds) if kinds is not None else None
@@ -153,6 +159,9 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
             " cleared_count, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (as_of.isoformat(), started_at, now_iso(), ",".join(result.rules), result.open_count,
              result.new, result.cleared, round(result.seconds, 3)))
+        if through_delivery is not None:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('evaluated_through_delivery', ?)",
+                         (str(through_delivery),))
     return result
 
 

@@ -15,8 +15,14 @@ from typing import Callable, Iterable
 
 from ..config import Config
 from ..home import Home
-from ..inbox.pipeline import DeliveryResult, Pipeline, Progress, inbox_files
-from ..register.db import connect
+from ..inbox.pipeline import DeliveryResult, Pipeline, Progress, inbox_files, _safe_name
+from ..log import log, setup as setup_log
+from ..register.db import StorageError, connect, storage_error, storage_kind
+
+# meta key: the highest ledger id whose delivery the rules have seen. Deliveries applied
+# after it (by a run killed before its evaluation, or with --no-evaluate) are evaluated
+# by the next ingest, so a crash never leaves the anomalies behind the register.
+META_EVALUATED = "evaluated_through_delivery"
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Station:
         from ..rules.engine import rule_settings
         rule_settings(cfg)            # a bad rule parameter fails now, with its line
         home.ensure()
+        setup_log(home.root)
         return cls(home, cfg)
 
     @property
@@ -69,24 +76,99 @@ class Station:
                evaluate: bool = True, on_result: Callable[[DeliveryResult], None] | None = None,
                on_progress: Progress | None = None) -> IngestReport:
         """Apply ``files`` (default: everything in the inbox), then re-run the rules that
-        the applied kinds can change."""
+        the kinds applied since the last evaluation can change (this run's, and those of
+        an earlier run that was killed or ran with ``evaluate=False``).
+
+        A disk or database failure raises :class:`StorageError` (Chinese message): the
+        file being applied stays in the inbox with nothing of it kept; files before it
+        are applied and reported through ``on_result``."""
         pipeline = Pipeline(self.home, self.cfg, self.conn, on_progress=on_progress)
         report = IngestReport()
         for path in (inbox_files(self.home) if files is None else files):
-            result = pipeline.process(Path(path))
+            last_id = self._last_delivery_id()
+            try:
+                result = pipeline.process(Path(path))
+            except (sqlite3.Error, OSError) as e:
+                raise self._ingest_failure(Path(path), e, last_id) from e
             report.results.append(result)
+            self._log_result(result)
             if on_result:
                 on_result(result)
-        kinds = {r.kind for r in report.applied if r.kind}
-        if evaluate and kinds:
-            report.evaluation = self.evaluate(as_of, kinds=kinds)
+        if evaluate:
+            through, kinds = self.pending_evaluation()
+            if kinds:
+                report.evaluation = self._evaluate_logged(as_of, kinds, through)
         return report
+
+    def _last_delivery_id(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+
+    def _ingest_failure(self, path: Path, e: BaseException, last_id: int) -> StorageError:
+        """The Chinese message for a disk or database failure while applying ``path``: the
+        delivery either was not kept at all (rolled back), or was committed and only the
+        move of the original failed (the next run finishes the move)."""
+        name = _safe_name(path.name)
+        kind = storage_kind(e)
+        try:
+            committed = self._last_delivery_id() > last_id
+        except sqlite3.Error:
+            committed = False
+        log.error("delivery %s: storage error kind=%s class=%s", "committed, original not moved" if committed
+                  else "not applied", kind, type(e).__name__)
+        if not committed:
+            return storage_error(e, f"导入文件「{name}」")
+        from ..register.db import STORAGE_ADVICE
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        return StorageError(
+            f"文件「{name}」已导入登记库，但把原件移到 processed/ 或 rejected/ 时失败（{detail}）。"
+            f"原件仍在收件箱中；问题解决后再次导入会自动补完归档，不会重复导入。{STORAGE_ADVICE[kind]}", kind)
+
+    def pending_evaluation(self) -> tuple[int, set[str]]:
+        """(highest ledger id, kinds applied since the last evaluation that saw them)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (META_EVALUATED,)).fetchone()
+        done = int(row[0]) if row and str(row[0]).isdigit() else 0
+        through = self.conn.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+        kinds = {k for (k,) in self.conn.execute(
+            "SELECT DISTINCT kind FROM deliveries WHERE id > ? AND status = 'applied' AND kind IS NOT NULL",
+            (done,))}
+        return through, kinds
+
+    def _log_result(self, r: DeliveryResult) -> None:
+        sha = ""
+        if r.delivery_id is not None:
+            row = self.conn.execute("SELECT substr(sha256, 1, 12) FROM deliveries WHERE id = ?",
+                                    (r.delivery_id,)).fetchone()
+            sha = row[0] if row else ""
+        if r.status == "applied":
+            log.info("delivery %s applied%s kind=%s department=%s rows applied=%d rejected=%d skipped=%d"
+                     " sha=%s seconds=%.2f", r.delivery_id, " (move finished after a crash)" if r.recovered else "",
+                     r.kind, r.department, r.rows_applied, r.rows_rejected, r.rows_skipped, sha, r.seconds)
+        elif r.status == "duplicate":
+            log.info("delivery %s duplicate of %s sha=%s", r.delivery_id, r.duplicate_of, sha)
+        elif r.delivery_id is None:
+            log.warning("a file could not be read and stays in the inbox (no ledger entry)")
+        else:
+            log.info("delivery %s rejected sha=%s (reason in the ledger)", r.delivery_id, sha or "-")
+
+    def _evaluate_logged(self, as_of, kinds, through=None):
+        from ..rules.engine import evaluate
+        try:
+            ev = evaluate(self.conn, self.cfg, as_of, kinds=kinds, through_delivery=through)
+        except (sqlite3.Error, OSError) as e:
+            log.error("evaluation failed: storage error kind=%s class=%s", storage_kind(e), type(e).__name__)
+            raise storage_error(e, "比对（重新运行规则）") from e
+        log.info("evaluation as_of=%s rules=%d new=%d cleared=%d reopened=%d open=%d seconds=%.2f",
+                 ev.as_of, len(ev.rules), ev.new, ev.cleared, ev.reopened, ev.open_count, ev.seconds)
+        return ev
 
     # ------------------------------------------------------------------ rules
 
     def evaluate(self, as_of: dt.date | None = None, kinds: Iterable[str] | None = None):
-        from ..rules.engine import evaluate
-        return evaluate(self.conn, self.cfg, as_of, kinds=kinds)
+        """Re-run the rules (all, or those that read ``kinds``)."""
+        if kinds is None:       # every rule: everything applied so far has been seen
+            through = self.conn.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+            return self._evaluate_logged(as_of, None, through)
+        return self._evaluate_logged(as_of, set(kinds))
 
     # ------------------------------------------------------------------ status
 

@@ -135,7 +135,9 @@ class StationApp(App[None]):
         try:
             report = self.station.ingest(files, as_of=self.as_of, on_progress=self._progress)
         except Exception as e:   # the watcher must survive a bad delivery
-            error = f"{'、'.join(names)}：{type(e).__name__}: {e}"
+            from ..register.db import RegisterError
+            what = str(e) if isinstance(e, RegisterError) else f"{type(e).__name__}: {e}"
+            error = f"{'、'.join(names)}：{what}"
             self.post_message(DeliveryFinished(None, error=error))
             return
         self.post_message(DeliveryFinished(report))
@@ -213,7 +215,11 @@ class StationApp(App[None]):
             self.post_message(DecisionFinished(ids, action, None, error=str(e)))
             return
         except Exception as e:
-            self.post_message(DecisionFinished(ids, action, None, error=f"{type(e).__name__}: {e}"))
+            import sqlite3
+            from ..register.db import storage_error
+            error = (str(storage_error(e, "记录决定")) if isinstance(e, (sqlite3.Error, OSError))
+                     else f"{type(e).__name__}: {e}")
+            self.post_message(DecisionFinished(ids, action, None, error=error))
             return
         self.post_message(DecisionFinished(ids, action, list(done or [])))
 
