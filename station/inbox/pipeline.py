@@ -9,6 +9,7 @@ and the move is finished on the next run instead of applying the file twice.
 """
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import hashlib
 import os
@@ -16,6 +17,7 @@ import shutil
 import sqlite3
 import stat
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -104,6 +106,36 @@ def _safe_name(name: str) -> str:
     return cleaned[:200]
 
 
+@contextmanager
+def _claim(path: Path) -> Iterator[bool]:
+    """An exclusive, non-blocking lock on the file for the time it is processed and moved.
+
+    Yields False when another process holds it, or when the file was moved away (by the
+    process that held it) between our listing and our lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        yield False
+        return
+    except OSError:            # a link or something unopenable: let the pipeline say why
+        yield True
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            here, now = os.fstat(fd), os.lstat(path)
+            same = (here.st_dev, here.st_ino) == (now.st_dev, now.st_ino)
+        except FileNotFoundError:
+            same = False
+        yield same
+    finally:
+        os.close(fd)
+
+
 class Pipeline:
     """Applies deliveries for one home. Use one instance per thread (it owns ``conn``)."""
 
@@ -114,9 +146,14 @@ class Pipeline:
 
     # ------------------------------------------------------------------ public
 
-    def process(self, path: Path) -> DeliveryResult:
+    def process(self, path: Path) -> DeliveryResult | None:
+        """Apply one delivery. None when another station process (a second reviewer's
+        window, a headless watcher) is taking this file right now, or already took it."""
         started = time.perf_counter()
-        result = self._process(Path(path))
+        with _claim(Path(path)) as claimed:
+            if not claimed:
+                return None
+            result = self._process(Path(path))
         result.seconds = time.perf_counter() - started
         return result
 
