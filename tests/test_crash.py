@@ -29,6 +29,21 @@ def ingest(home: Path) -> subprocess.Popen:
                              "--no-evaluate"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def write_locked(db: Path) -> bool:
+    """Whether another connection holds the write lock (without waiting for it)."""
+    if not db.exists():
+        return False
+    conn = sqlite3.connect(db, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        conn.close()
+
+
 def dump(home: Path) -> tuple:
     conn = sqlite3.connect(home / "station.db")
     persons = conn.execute("SELECT * FROM persons ORDER BY nk").fetchall()
@@ -52,12 +67,20 @@ def test_sigkill_mid_file_then_rerun_equals_uninterrupted_run(tmp_path):
     (crashed / "inbox" / "agency").mkdir(parents=True)
     os.link(source, crashed / "inbox" / "agency" / "persons.csv")
     proc = ingest(crashed)
-    wal = crashed / "station.db-wal"
     deadline = time.monotonic() + 60
-    # Kill once rows are being written inside the file's transaction.
-    while time.monotonic() < deadline and (not wal.exists() or wal.stat().st_size < 2_000_000):
+    # Kill once rows are being written inside the file's transaction: the write lock has
+    # been held for a while (the schema's own transaction is over in milliseconds). The
+    # WAL is no sign: with a 64 MB page cache it grows only when the transaction commits.
+    held_since = None
+    while time.monotonic() < deadline:
         assert proc.poll() is None, "ingest finished before it could be killed: make the file bigger"
-        time.sleep(0.01)
+        if write_locked(crashed / "station.db"):
+            held_since = held_since or time.monotonic()
+            if time.monotonic() - held_since > 0.4:
+                break
+        else:
+            held_since = None
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
 
