@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import struct
 import subprocess
 import sys
@@ -191,6 +190,16 @@ def test_long_cells_first_and_after_blank_lines(tmp_path, quoted):
     p = write(tmp_path, "x.csv", f"{q}{long}{q},1\n\n,,\n2,{q}{long}{q}\n\n3,4\n")
     assert rows_of(p, max_cell_chars=100) == [(1, [CellTooLong(300), "1"]),
                                               (4, ["2", CellTooLong(300)]), (6, ["3", "4"])]
+
+
+def test_many_long_cells_stay_linear(tmp_path):
+    long = "w" * 200
+    p = write(tmp_path, "x.csv", "a,b\n" + "".join(f'{i},"{long}"\n' for i in range(2000)) + "end,1\n")
+    t = time.time()
+    rows = rows_of(p, max_cell_chars=100)
+    assert time.time() - t < 5
+    assert rows[1] == (2, ["0", CellTooLong(200)]) and rows[-2] == (2001, ["1999", CellTooLong(200)])
+    assert rows[-1] == (2002, ["end", "1"])
 
 
 def test_cell_at_the_limit_is_kept(tmp_path):
@@ -662,10 +671,9 @@ def test_xml_entity_expansion_billion_laughs(tmp_path, where):
         except UnreadableFile as e:
             print("refused", e.reason)
         print("seconds", time.time() - t)
-        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over execve, so the child would
-        # report the (large) pytest process it was forked from.
-        hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
-        print("maxrss_mb", int(hwm) // 1024)
+        # VmHWM is this process's own peak; ru_maxrss would carry the parent's across exec.
+        hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+        print("maxrss_mb", int(hwm.split()[1]) // 1024)
     """)
     assert "Excel 文件已损坏" in out
     info = dict(line.split(" ", 1) for line in out.splitlines())

@@ -124,6 +124,9 @@ def test_selection_errors(home, conn, capsys):
     assert code == 2 and "未知的复核状态「whatever」" in out
     code, out = run(home, capsys, "decide", "--rule", "NO_SUCH_RULE", "--action", "take",
                     "--reviewer", "张三", "--yes")
+    assert code == 2 and "未知的规则「NO_SUCH_RULE」" in out
+    code, out = run(home, capsys, "decide", "--rule", "CENTENARIAN_CHECK", "--action", "take",
+                    "--reviewer", "张三", "--yes")
     assert code == 2 and "没有符合条件" in out
 
 

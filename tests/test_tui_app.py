@@ -291,6 +291,7 @@ async def test_detail_shows_evidence_and_masking_toggles(loaded_station):
         assert "死亡后继续领取待遇" in shot
         assert "户籍注销人员" in shot or "殡葬火化记录" in shot
         assert "待遇发放" in shot                       # payments after death as a table
+        assert "参保状态" in shot and "退休" in shot       # the register record's fields are drawn
         assert DEATH_PAID_ID not in shot                # masked
         assert DEATH_PAID_ID[:6] + "********" + DEATH_PAID_ID[-4:] in shot
         await pilot.press("ctrl+u")
@@ -308,6 +309,26 @@ async def test_detail_shows_evidence_and_masking_toggles(loaded_station):
         assert view["register"]["name"] == "邹淑英"
         assert view["payments_by_month"] and view["anomalies"]
         assert "邹淑英" in screen_text(app)
+
+
+async def test_ids_inside_evidence_text_are_masked(loaded_station):
+    unregistered = "440303195907190931"           # PAYMENT_UNREGISTERED: its summary names the ID
+    app = app_for(loaded_station)
+    async with app.run_test(size=SIZE) as pilot:
+        queue = await open_queue(pilot)
+        queue.set_filter(rules=("PAYMENT_UNREGISTERED",))
+        await settle(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.anomaly,
+                    what="detail")
+        await settle(pilot)
+        shot = screen_text(app)
+        assert "发放对象不在册" in shot
+        assert unregistered not in shot
+        assert re.search(r"\d{17}[\dX]", shot) is None
+        await pilot.press("ctrl+u")
+        await settle(pilot)
+        assert unregistered in screen_text(app)
 
 
 async def test_person_search_by_name(loaded_station):

@@ -12,6 +12,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..home import HomeError
 from ..register.db import RegisterError, StorageError
+from .common import UserError
 from . import anomalies as _anomalies
 from . import backup as _backup
 from . import export as _export
@@ -28,10 +29,6 @@ EPILOG = """常用命令 common commands:
   station status            查看登记库和收件记录 register counts and recent deliveries
   station backup            备份数据库          a consistent copy of the database
 """
-
-
-class UserError(Exception):
-    """Something the user can fix; the message (Chinese) says what and how."""
 
 
 def build_parser() -> argparse.ArgumentParser:

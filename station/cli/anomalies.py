@@ -5,20 +5,17 @@ import argparse
 import csv
 import io
 import json
-import re
 import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from ..normalise import mask_id
+from ..normalise import mask_ids_in_text as mask_text
 from ..services.anomalies import (SORT_KEYS, AnomalyFilter, FilterError, count_anomalies,
                                   list_anomalies)
-from .common import as_of_arg, console, open_station
+from .common import UserError, as_of_arg, console, open_station
 
-# ID numbers inside free text (summaries): 18 characters or the legacy 15 digits.
-ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = (("id", "编号"), ("rule", "规则编号"), ("title", "规则"), ("severity_title", "严重程度"),
@@ -64,10 +61,6 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
-def mask_text(text: str | None) -> str:
-    return ID_IN_TEXT.sub(lambda m: mask_id(m.group(1).upper()), text or "")
-
-
 def cmd_evaluate(args) -> int:
     from ..rules.base import RULES
     station = open_station(args)
@@ -87,7 +80,6 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_anomalies(args) -> int:
-    from . import UserError
     station = open_station(args)
     f = AnomalyFilter(rules=_split(args.rule), statuses=_split(args.status),
                       departments=_split(args.department), severities=_split(args.severity),

@@ -51,7 +51,7 @@ def cmd_restore(args) -> int:
     from ..register.backup import restore
     home = _home(args)
     if not home.root.is_dir():
-        from . import UserError
+        from .common import UserError
         raise UserError(f"工作目录 {home.root} 不存在。请用 --home 指定要恢复到的工作目录。")
     check_local(home.root)
     setup(home.root)

@@ -12,6 +12,10 @@ from ..services.station import Station
 console = Console(highlight=False, soft_wrap=True)
 
 
+class UserError(Exception):
+    """Something the user can fix; the message (Chinese) says what and how."""
+
+
 def open_station(args: argparse.Namespace) -> Station:
     return Station.open(resolve_home(args.home))
 

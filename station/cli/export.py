@@ -5,13 +5,7 @@ import argparse
 import re
 from pathlib import Path
 
-from .common import as_of_arg, console, open_station
-
-
-def UserError(message: str) -> Exception:
-    """station.cli.UserError, imported late (station.cli imports this module)."""
-    from . import UserError as _UserError
-    return _UserError(message)
+from .common import UserError, as_of_arg, console, open_station
 
 
 def month_arg(value: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import signal
 import threading
 from pathlib import Path
@@ -171,9 +172,9 @@ def cmd_demo(args) -> int:
     fresh = not home.db_path.exists()
     home.ensure()
     if fresh and not any(p.is_file() for p in home.inbox.rglob("*") if p.name != "README.md"):
-        summary = generate_county(home.inbox, persons=args.persons)
+        # Generated for today, so that grace periods and ages in the demo stay realistic.
+        generate_county(home.inbox, persons=args.persons, as_of=dt.date.today())
         console.print(f"已在 {home.root} 生成演示数据（{args.persons} 名参保人员）。", markup=False)
-        del summary
     if args.no_start:
         console.print(f"启动：station --home {home.root}", markup=False)
         return 0

@@ -7,18 +7,13 @@ import sys
 
 from rich.table import Table
 
+from ..services.anomalies import get_anomaly
 from ..review.log import ReviewError, chain_head, decide, history, verify_chain
 from ..review.states import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES
 from ..review.stats import rule_title
-from .common import console, open_station
+from .common import UserError, console, open_station
 
 REVIEWER_ENV = "STATION_REVIEWER"
-
-
-def UserError(message: str) -> Exception:
-    """station.cli.UserError, imported late (station.cli imports this module)."""
-    from . import UserError as _UserError
-    return _UserError(message)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,17 +67,14 @@ def _status_arg(value: str) -> str:
 
 
 def _select(conn, args) -> list[int]:
-    where, params = [], []
-    if args.rule:
-        where.append("rule = ?")
-        params.append(args.rule.strip().upper())
-    if args.status:
-        where.append("review_status = ?")
-        params.append(_status_arg(args.status))
-    if not args.cleared:
-        where.append("data_status = 'open'")
-    return [r[0] for r in conn.execute(
-        f"SELECT id FROM anomalies WHERE {' AND '.join(where)} ORDER BY id", params)]
+    from ..services.anomalies import AnomalyFilter, FilterError, anomaly_ids
+    try:
+        return anomaly_ids(conn, AnomalyFilter(
+            rules=[args.rule.strip().upper()] if args.rule else None,
+            statuses=[_status_arg(args.status)] if args.status else None,
+            data_status=None if args.cleared else "open"))
+    except FilterError as e:
+        raise UserError(str(e)) from None
 
 
 def _confirm(prompt: str) -> bool:
@@ -137,7 +129,7 @@ def cmd_decide(args) -> int:
     if args.action == "note":
         outcome = "状态不变"
     else:
-        state = conn.execute("SELECT review_status FROM anomalies WHERE id = ?", (done[0],)).fetchone()[0]
+        state = get_anomaly(conn, done[0])["status"]
         outcome = f"现为「{STATE_TITLES[state]}」"
     console.print(f"已记录 {len(seqs)} 条决定（复核日志{where}）：{reviewer}「{title}」，"
                   f"疑点 {_ids_text(done)} {outcome}。", markup=False)
@@ -149,11 +141,11 @@ def cmd_decide(args) -> int:
 def cmd_history(args) -> int:
     station = open_station(args)
     conn = station.conn
-    row = conn.execute("SELECT rule, subject, period, name, review_status, data_status FROM anomalies"
-                       " WHERE id = ?", (args.id,)).fetchone()
-    if row is None:
+    a = get_anomaly(conn, args.id)
+    if a is None:
         raise UserError(f"疑点 #{args.id} 不存在，请核对疑点编号。")
-    rule, subject, period, name, status, data_status = row
+    rule, subject, period, name, status, data_status = (
+        a["rule"], a["subject"], a["period"], a["name"], a["status"], a["data_status"])
     from ..export.review_log import mask_subject
     console.print(f"疑点 #{args.id}  {rule_title(rule)}  {mask_subject(rule, subject)}"
                   f"{' ' + period if period else ''}  {name or ''}  "

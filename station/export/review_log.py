@@ -9,7 +9,6 @@ checked against ``station verify`` later.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sqlite3
 from pathlib import Path
 
@@ -29,11 +28,6 @@ SUBJECT_COLUMN = 7
 NON_PERSON_SUBJECTS = frozenset({"ENTERPRISE_UNREGISTERED", "ENTERPRISE_CLOSED_ACTIVE",
                                  "ARCHIVE_RETENTION"})
 
-# An ID number inside free text: 18 characters (17 digits + digit/X) or legacy 15 digits,
-# not part of a longer run of letters or digits.
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
-
-
 def _mask(value: str) -> str:
     from ..normalise import mask_id
     return mask_id(value)
@@ -48,7 +42,8 @@ def mask_subject(rule: str, subject: str | None) -> str:
 def mask_text(text: str | None) -> str | None:
     if not text:
         return text
-    return _ID_IN_TEXT.sub(lambda m: _mask(m.group(0)), text)
+    from ..normalise import mask_ids_in_text
+    return mask_ids_in_text(text)
 
 
 def _day(value: str | dt.date | None) -> str | None:

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import os
 
-from ._base import (MAX_EXCEL_CELLS, MAX_JSON_BYTES, MAX_XLS_BYTES, CellTooLong, RowSource,
-                    UnreadableFile, human_size)
+from ._base import (EMPTY_REASON, MAX_EXCEL_CELLS, MAX_JSON_BYTES, MAX_XLS_BYTES, CellTooLong,
+                    RowSource, UnreadableFile, human_size)
 from ._text import detect_encoding
 
 __all__ = ["open_rows", "detect_encoding", "RowSource", "UnreadableFile", "CellTooLong",
            "MAX_EXCEL_CELLS", "MAX_JSON_BYTES", "MAX_XLS_BYTES"]
 
-EMPTY_REASON = "文件是空的（没有任何内容），请确认导出成功后重新放入收件箱。"
 
 _OTHER_BINARY = (
     (b"%PDF", "文件是 PDF 文档，不是数据表格。请向报送单位索取 Excel 或 CSV 格式的数据。"),

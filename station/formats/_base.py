@@ -128,3 +128,4 @@ def human_size(n: int) -> str:
 
 
 REEXPORT_HINT = "请用 Excel 或 WPS 打开后另存为 .xlsx 或 CSV（UTF-8）再放入收件箱"
+EMPTY_REASON = "文件是空的（没有任何内容），请确认导出成功后重新放入收件箱。"

@@ -15,6 +15,7 @@ the sheet (A = 0), even when the used range starts further right.
 from __future__ import annotations
 
 import os
+import struct
 from typing import Iterator
 
 import python_calamine as pc
@@ -84,7 +85,7 @@ def _check_xls(path, size: int) -> None:
             raise UnreadableFile(NOT_EXCEL if ole.names & {"WordDocument", "PowerPoint Document"}
                                  else CORRUPT)
         _ole.check_workbook_stream(stream)
-    except _ole.OleError:
+    except (_ole.OleError, struct.error, IndexError, ValueError):
         raise UnreadableFile(CORRUPT) from None
     except _ole.Encrypted:
         raise UnreadableFile(PASSWORD) from None

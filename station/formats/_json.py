@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from ._base import MAX_JSON_BYTES, CellTooLong, RowSource, UnreadableFile, human_size
+from ._base import EMPTY_REASON, MAX_JSON_BYTES, CellTooLong, RowSource, UnreadableFile, human_size
 from ._text import scan_text
 
 _SHAPE_HINT = "请确认文件是“记录列表”格式：以 [ 开头，每条记录是一个 {…} 对象。"
@@ -37,7 +37,7 @@ def open_json(path, size: int, *, max_cell_chars: int, max_columns: int) -> RowS
         raise UnreadableFile(f"JSON 文件第 {line} 行附近有无法识别的字符（编码不是 UTF-8 或 GBK/GB18030），"
                              f"请重新导出为 UTF-8 编码。") from None
     if not text.strip():
-        raise UnreadableFile("文件是空的（没有任何内容），请确认导出成功后重新放入收件箱。")
+        raise UnreadableFile(EMPTY_REASON)
     try:
         data = json.loads(text)
     except RecursionError:

@@ -33,13 +33,14 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ._base import REEXPORT_HINT, CellTooLong, RowSource, UnreadableFile
+from ._base import EMPTY_REASON, REEXPORT_HINT, CellTooLong, RowSource, UnreadableFile
 
 CHUNK = 1 << 20                 # bytes per read in the encoding pass
 LONG_LINE_CHARS = 1 << 20       # longer physical lines switch to the bounded parser
 PIECE_CHARS = 1 << 16           # piece size of the bounded parser
 SNIFF_CHARS = 1 << 16           # text looked at to choose the delimiter
 SNIFF_RECORDS = 20
+MAX_RECOVERIES = 8              # long cells handed back to the csv module before staying
 DELIMITERS = (",", "\t", ";")
 
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13)) + b"\x7f"
@@ -504,6 +505,7 @@ class _CsvRows:
         f = self._open()
         try:
             base = 0                      # physical lines consumed before this reader
+            recoveries = 0
             while True:
                 csv.field_size_limit(self.max_cell)
                 reader = csv.reader(f, delimiter=self.delimiter, strict=False)
@@ -544,6 +546,15 @@ class _CsvRows:
                     raise _changed(start) from None
                 if rec is not None:
                     yield rec
+                recoveries += 1
+                if recoveries >= MAX_RECOVERIES:
+                    # Many long cells: re-reading from the start each time would be
+                    # quadratic, so the bounded parser reads the rest of the file.
+                    try:
+                        yield from parser.records()
+                    except (UnicodeDecodeError, OSError):
+                        raise _changed(parser.line) from None
+                    return
                 base = parser.line - 1
         finally:
             f.close()
@@ -552,7 +563,7 @@ class _CsvRows:
 def open_text(path, *, max_cell_chars: int, max_columns: int) -> RowSource:
     info = scan_text(path)
     if info.empty:
-        raise UnreadableFile("文件是空的（没有任何内容），请确认导出成功后重新放入收件箱。")
+        raise UnreadableFile(EMPTY_REASON)
     if info.has_nul or info.control_ratio > 0.01:
         raise UnreadableFile(JUNK_REASON)
     delimiter, head = choose_delimiter(_sample_text(path, info.encoding))

@@ -17,6 +17,7 @@ from .ids import (
     is_valid_id,
     looks_like_id,
     mask_id,
+    mask_ids_in_text,
     normalise_id,
 )
 from .values import (
@@ -55,6 +56,7 @@ __all__ = [
     "is_valid_id",
     "looks_like_id",
     "mask_id",
+    "mask_ids_in_text",
     "names_equal",
     "names_homophone",
     "normalise_code",

@@ -225,3 +225,15 @@ def mask_id(s: str | None) -> str:
         tail = keep - head
         return s[:head] + "*" * (n - keep) + (s[n - tail:] if tail else "")
     return s[:2] + "*" * (n - 4) + s[-2:]
+
+
+# An ID number inside free text: 18 characters (17 digits + digit/X) or legacy 15 digits,
+# not part of a longer run of letters or digits.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+
+
+def mask_ids_in_text(text: str | None) -> str:
+    """Mask every ID number that appears inside free text (evidence summaries, notes)."""
+    if not text:
+        return text or ""
+    return _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0)), text)

@@ -206,6 +206,12 @@ def list_anomalies(conn: sqlite3.Connection, f: AnomalyFilter | None = None, *,
     return [_row_dict(rows[i][:-1], rows[i][-1], evidence) for i in ids if i in rows]
 
 
+def anomaly_ids(conn: sqlite3.Connection, f: AnomalyFilter | None = None) -> list[int]:
+    """The ids of every anomaly matching ``f``, in id order (for bulk decisions)."""
+    where, args = _where(f or AnomalyFilter())
+    return [r[0] for r in conn.execute(f"SELECT id FROM anomalies{where} ORDER BY id", args)]
+
+
 def count_anomalies(conn: sqlite3.Connection, f: AnomalyFilter | None = None) -> int:
     where, args = _where(f or AnomalyFilter())
     return conn.execute(f"SELECT count(*) FROM anomalies{_queue_index(conn)}{where}",

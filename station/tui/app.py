@@ -245,6 +245,13 @@ class StationApp(App[None]):
         from ..normalise import mask_id
         return mask_id(value)
 
+    def show_text(self, text: str) -> str:
+        """Free text (evidence summaries, notes) with any ID number in it masked."""
+        if self.unmasked:
+            return text
+        from ..normalise import mask_ids_in_text
+        return mask_ids_in_text(text)
+
     def action_toggle_mask(self) -> None:
         self.unmasked = not self.unmasked
         self._update_sub_title()

@@ -145,3 +145,12 @@ PAIRS_CTE = """
 pairs(id_number, period) AS MATERIALIZED (
     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:pairs))
 """
+
+
+def change_history(ev, change_rowids: list[int], latest_rowid: int) -> list[dict]:
+    """A person's disability changes as evidence: the latest one first (so titled), then
+    up to 20 earlier ones."""
+    latest = ev.record("disability_changes", latest_rowid, "残疾人变动信息（最新一条）")
+    history = [ev.record("disability_changes", i) for i in change_rowids[-20:]]
+    return [latest] + [h for h in history
+                       if (h["delivery_id"], h["row_no"]) != (latest["delivery_id"], latest["row_no"])]

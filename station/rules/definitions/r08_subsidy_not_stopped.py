@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..base import Context, Finding, Rule, register
 from ..evidence import Evidence, build, rowids
-from ._common import LATEST_CHANGE_CTE, as_json, change_rows, eligible_levels
+from ._common import LATEST_CHANGE_CTE, as_json, change_rows, eligible_levels, change_history
 
 SQL = f"""
 WITH {LATEST_CHANGE_CTE}
@@ -45,10 +45,7 @@ def find(ctx: Context):
                         + (f"终止年月为 {s['fields']['终止年月']}" if s["fields"]["终止年月"] else "未终止")
                         for s in subs)
         summary = f"{why}，但参保补助仍在发放（{ends}）。"
-        history = [ev.record("disability_changes", i) for i in changes.get(id_number, [])[-20:]]
-        latest = ev.record("disability_changes", rid, "残疾人变动信息（最新一条）")
-        history = [latest] + [h for h in history
-                              if (h["delivery_id"], h["row_no"]) != (latest["delivery_id"], latest["row_no"])]
+        history = change_history(ev, changes.get(id_number, []), rid)
         yield Finding(subject=id_number, name=name, evidence=build(
             summary, history + subs, change_type=change_type, level=level,
             change_date=change_date, eligible_levels=levels))

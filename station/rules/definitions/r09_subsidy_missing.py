@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..base import Context, Finding, Rule, register
 from ..evidence import Evidence, build
-from ._common import LATEST_CHANGE_CTE, as_json, change_rows, eligible_levels, subsidy_rows
+from ._common import LATEST_CHANGE_CTE, as_json, change_rows, eligible_levels, subsidy_rows, change_history
 
 SQL = f"""
 WITH {LATEST_CHANGE_CTE}
@@ -42,10 +42,7 @@ def find(ctx: Context):
         else:
             tail = "没有任何残疾人参保补助记录。"
         summary = f"残联记录于 {change_date} {change_type}，残疾等级为{level}，属于补助范围，但{tail}"
-        history = [ev.record("disability_changes", i) for i in changes.get(id_number, [])[-20:]]
-        latest = ev.record("disability_changes", rid, "残疾人变动信息（最新一条）")
-        history = [latest] + [h for h in history
-                              if (h["delivery_id"], h["row_no"]) != (latest["delivery_id"], latest["row_no"])]
+        history = change_history(ev, changes.get(id_number, []), rid)
         yield Finding(subject=id_number, name=name, evidence=build(
             summary, history + subs, change_type=change_type, level=level,
             change_date=change_date, eligible_levels=levels))

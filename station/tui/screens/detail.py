@@ -129,7 +129,7 @@ class DetailScreen(Screen):
         evidence = a.get("evidence") or {}
         if isinstance(evidence, str):
             evidence = {"summary": evidence}
-        self.query_one("#detail-summary", Prose).set_text(str(evidence.get("summary") or ""))
+        self.query_one("#detail-summary", Prose).set_text(self.app.show_text(str(evidence.get("summary") or "")))
         self._records(evidence.get("records") or [])
         self._lists({k: v for k, v in evidence.items() if k not in ("summary", "records")})
         self._history(a.get("events") or [], decisions)
@@ -172,6 +172,8 @@ class DetailScreen(Screen):
             table.add_column("值", key="v")
             for k, v in fields.items():
                 table.add_row(text(k, "bold"), text(self._mask(v)))
+            # A grid cell does not grow with rows added after mount: size it explicitly.
+            table.styles.height = max(1, len(fields))
         for table, recs in list_fills:
             headers = list(dict.fromkeys(k for r in recs for k in (r.get("fields") or {})))
             # the person is the anomaly's subject: their ID and name need not repeat per row
@@ -222,7 +224,7 @@ class DetailScreen(Screen):
         for d in decisions:
             items.append((d.get("at") or "", 1, text(short_time(d.get("at"))),
                           text(action_title(d.get("action")), "bold"), text(d.get("reviewer")),
-                          money_text(d.get("amount")), text(d.get("note") or "")))
+                          money_text(d.get("amount")), text(self.app.show_text(d.get("note") or ""))))
         for item in sorted(items, key=lambda i: (i[0], i[1])):
             t.add_row(*item[2:])
 
@@ -259,11 +261,11 @@ class DetailScreen(Screen):
 
 
 LIST_TITLES = {
-    "payments": "死亡后发放的待遇", "period": "期间", "amount": "金额", "serial_no": "发放流水号",
+    "payments": "待遇发放", "period": "期间", "amount": "金额", "serial_no": "发放流水号",
     "benefit_type": "待遇类型", "pay_date": "发放日期", "death_date": "死亡日期", "death_month": "死亡月份",
     "id_number": "公民身份号码", "name": "姓名", "file": "文件", "row_no": "行号", "delivery_id": "收件编号",
-    "candidates": "候选人员", "documents": "档案材料", "payments_count": "死亡后发放笔数",
-    "payments_total": "死亡后发放合计", "periods": "发放期间", "omitted": "未逐条列出", "count": "条数",
+    "candidates": "候选人员", "documents": "档案材料", "payments_count": "发放笔数",
+    "payments_total": "发放合计", "periods": "发放期间", "omitted": "未逐条列出", "count": "条数",
     "kind": "类型", "title": "名称", "actual": "实际", "expected": "应为", "age": "年龄（周岁）",
     "age_from": "年龄依据", "approval_date": "核准日期", "archive_subject": "档案对象",
     "benefit_types": "待遇类型", "birth_date": "出生日期", "change_date": "变动日期",

@@ -39,10 +39,11 @@ class InboxScreen(StationScreen):
 
     def on_mount(self) -> None:
         t = self.query_one("#ledger", DataTable)
+        narrow = (self.app.size.width or 120) < 100      # 80 columns: long file names are cut
         for label, key in (("编号", "id"), ("状态", "status"), ("文件", "file"), ("类型", "kind"),
                            ("部门", "dept"), ("导入", "applied"), ("拒收", "rejected"),
                            ("收件时间", "time"), ("说明", "reason")):
-            t.add_column(label, key=key)
+            t.add_column(label, key=key, width=22 if narrow and key == "file" else None)
 
     def action_rescan(self) -> None:
         self.app.rescan()
