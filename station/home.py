@@ -5,6 +5,7 @@ Resolution order: ``--home DIR``, else ``STATION_HOME``, else the current direct
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,9 @@ class Home:
             if not readme.exists():
                 readme.write_text(INBOX_README, encoding="utf-8")
             check_local(self.root)
-            probe = self.root / ".station-write-test"
+            # A probe of its own: two station programs starting at once must not remove
+            # each other's.
+            probe = self.root / f".station-write-test-{os.getpid()}-{threading.get_ident()}"
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as e:

@@ -138,8 +138,10 @@ def test_a_dead_observer_is_restarted_and_delivers_events_again(station):
         first = watcher._observer
         first.stop()                                   # the observer thread dies
         first.join(5)
-        assert wait_for(lambda: watcher.state.restarts == 1 and watcher._observer is not first
-                        and watcher._observer.is_alive())
+        def restarted():
+            current = watcher._observer           # read once: None while it is being replaced
+            return watcher.state.restarts == 1 and current not in (None, first) and current.is_alive()
+        assert wait_for(restarted)
         time.sleep(0.3)                                # the rescan at restart is over
         (station.home.inbox / "public_security" / "d.csv").write_text(deaths_csv(2), encoding="utf-8")
         assert wait_for(lambda: len(results) == 1)     # found by an event: no rescan for an hour

@@ -47,6 +47,9 @@ class CellTooLong:
     def __repr__(self) -> str:
         return f"CellTooLong({self.length})"
 
+    def __str__(self) -> str:           # as quoted in messages (a header seen, a rejected row)
+        return f"（过长的内容，{self.length} 个字符）"
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CellTooLong) and other.length == self.length
 

@@ -81,7 +81,7 @@ def recognise(rows: Sequence[tuple[int, list]], cfg: Config, *, department: str 
                     unknown.append(str(cells[i]))
             return Recognition(spec, row_no, columns, unknown, list(cells))
 
-    seen = [str(c) for c in (best_miss[3] if best_miss else first_header or []) if c not in (None, "")]
+    seen = [_shown(c) for c in (best_miss[3] if best_miss else first_header or []) if c not in (None, "")]
     seen_text = "、".join(seen[:20]) + ("……" if len(seen) > 20 else "") if seen else "（没有找到表头）"
     if best_miss:
         _, spec, missing, _ = best_miss
@@ -92,3 +92,9 @@ def recognise(rows: Sequence[tuple[int, list]], cfg: Config, *, department: str 
     raise Unrecognised(
         f"无法识别文件类型。看到的表头：{seen_text}。它不像任何已配置的文件类型；"
         f"请确认文件内容，或在 rules.yaml 中添加表头别名。")
+
+
+def _shown(cell: Any, limit: int = 40) -> str:
+    """A header cell as quoted in a reason: one line, at most ``limit`` characters."""
+    text = " ".join(str(cell).split())
+    return text if len(text) <= limit else text[:limit] + "…"
