@@ -208,7 +208,7 @@ class Pipeline:
                 while self.on_progress and writer.applied + len(writer.rows) >= next_progress:
                     self.on_progress(path.name, next_progress)
                     next_progress += progress_every
-            writer.flush()
+            writer.finish()
             total = writer.applied + writer.rejected_count + skipped
             self.conn.execute(
                 "UPDATE deliveries SET rows_total = ?, rows_applied = ?, rows_rejected = ?,"
