@@ -19,6 +19,7 @@ import stat
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain, islice
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,7 +27,7 @@ from typing import Callable, Iterator
 from ..config import Config
 from ..formats import UnreadableFile, open_rows
 from ..home import Home
-from ..kinds.mapping import RowRejected, RowSkipped, row_mapper
+from ..kinds.mapping import map_rows, row_mapper
 from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
 from ..register.apply import RowWriter
@@ -36,6 +37,8 @@ IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "de
            ".*", "README.md", "*.reason.txt")
 
 Progress = Callable[[str, int], None]   # (file name, rows done so far)
+
+MAP_BATCH = 2000    # rows mapped at a time (column by column, see station.kinds.mapping)
 
 
 @dataclass
@@ -237,17 +240,17 @@ class Pipeline:
             writer = RowWriter(self.conn, spec, delivery_id)
             progress_every = 20000
             next_progress = progress_every
-            for row_no, cells in body:
-                try:
-                    writer.add(row_no, mapper(cells))
-                except RowRejected as e:
-                    writer.reject(row_no, str(e), cells)
-                except RowSkipped:
-                    skipped += 1
-                if self.on_progress and writer.applied + len(writer.rows) >= next_progress:
+            map_batch = getattr(mapper, "map_batch", None) or partial(map_rows, mapper)
+            while batch := list(islice(body, MAP_BATCH)):
+                rows, rejected, n_skipped = map_batch(batch, delivery_id)
+                writer.add_rows(rows)
+                for row_no, reason, cells in rejected:
+                    writer.reject(row_no, reason, cells)
+                skipped += n_skipped
+                while self.on_progress and writer.applied + len(writer.rows) >= next_progress:
                     self.on_progress(path.name, next_progress)
                     next_progress += progress_every
-            writer.flush()
+            writer.finish()
             total = writer.applied + writer.rejected_count + skipped
             self.conn.execute(
                 "UPDATE deliveries SET rows_total = ?, rows_applied = ?, rows_rejected = ?,"
