@@ -20,7 +20,7 @@ Exports: a child exports the review log (XLSX and CSV) over and over under one n
 is killed at random moments, half of them while the temporary file is being written:
 the final name always holds a complete file (it opens,
 its last row is the log's head) or nothing; leftovers are only hidden ``.part`` files,
-and the next export removes those of a killed one (at most one is ever left).
+and the next export removes those of killed ones (at most one is ever left).
 
     python bench/crash.py [--persons 60000] [--kills 50] [--decision-kills 20]
                           [--export-kills 20] [--seed 1] [--work DIR] [--json FILE]
@@ -383,7 +383,7 @@ def export_kills(home: Path, kills: int, rnd: random.Random, log=print) -> dict:
         state = check_export(out, entries)
         parts = sorted(p.name for p in out_dir.iterdir() if p.name.endswith(".part"))
         assert all(p.startswith(".") for p in parts)
-        assert len(parts) <= 1, "temporary files of killed exports are not cleaned up by the next export"
+        assert len(parts) <= 1, "temporary files of killed exports are not removed by the next export"
         records.append({"format": out.suffix[1:], "completed_before_kill": done, "final_name": state,
                         "killed_while_writing": writing, "leftover_parts": len(parts)})
         log(f"    kill {k + 1:2d} ({out.suffix[1:]}{', while writing the file' if writing else ''}): "

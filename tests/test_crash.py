@@ -154,3 +154,26 @@ def test_kills_during_decisions_and_exports(tmp_path):
     verify = subprocess.run([sys.executable, "-m", "station", "--home", str(home), "verify"],
                             env=harness.child_env(), cwd=ROOT, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stderr
+
+
+def test_the_commit_is_on_disk_before_the_original_moves(station, monkeypatch):
+    """A power cut must not keep the move and lose the ledger entry."""
+    from conftest import copy_samples
+    from station.inbox import pipeline as pl
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("station.db-wal"):
+            events.append("wal synced")
+        return real_fsync(fd)
+
+    def replace(src, dest):
+        events.append("moved")
+        return real_replace(src, dest)
+
+    monkeypatch.setattr(pl.os, "replace", replace)
+    monkeypatch.setattr("station.register.db.os.fsync", fsync)
+    copy_samples(station.home, only="参保单位")
+    [r] = station.ingest(evaluate=False).results
+    assert r.status == "applied" and events == ["wal synced", "moved"]

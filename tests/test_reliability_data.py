@@ -9,6 +9,8 @@ import os
 import re
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,17 @@ def test_an_evaluation_killed_before_it_committed_runs_on_the_next_ingest(statio
     assert again.results == [] and again.evaluation is not None          # … but the rules run
     assert station.pending_evaluation() == (through, set())
     assert station.ingest(as_of=SAMPLES_AS_OF).evaluation is None        # and only once
+
+
+def test_an_export_removes_the_temporary_files_of_killed_exports(tmp_path):
+    from station.export.files import atomic_write
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = tmp_path / f".核查台账.xlsx.{dead.pid}.abcd_123.part"       # its writer is gone
+    killed.write_bytes(b"PK half a zip")
+    alive = tmp_path / f".月报.xlsx.{os.getppid()}.abcdefgh.part"          # still being written
+    alive.write_bytes(b"PK")
+    foreign = tmp_path / ".someone-else.part"                              # not ours
+    foreign.write_bytes(b"x")
+    atomic_write(tmp_path / "核查台账.csv", lambda f: f.write(b"ok"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, foreign.name, "核查台账.csv"])

@@ -231,3 +231,19 @@ def test_a_file_failing_for_the_environment_is_retried_with_backoff_not_in_a_loo
     finally:
         watcher.stop()
         thread.join(5)
+
+
+def test_an_observer_that_cannot_start_falls_back_to_polling(station, monkeypatch):
+    class OutOfWatches(DeafObserver):
+        def start(self):
+            raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(watcher_module, "Observer", OutOfWatches)
+    watcher, thread, results = run_watcher(station)
+    try:
+        assert wait_for(lambda: watcher.state.mode == "polling")
+        (station.home.inbox / "public_security" / "d.csv").write_text(deaths_csv(6), encoding="utf-8")
+        assert wait_for(lambda: len(results) == 1)
+    finally:
+        watcher.stop()
+        thread.join(5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 import sqlite3
 import unicodedata
@@ -94,7 +95,7 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise ExportError(f"目标文件夹 {folder} 不存在。请先创建该文件夹，或用 --out 指定其他位置。")
-    _remove_stale_parts(folder, path.name)
+    _remove_stale_parts(folder)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=folder)
     except OSError as e:
@@ -118,24 +119,24 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
 
 
 STALE_PART_SECONDS = 24 * 3600
+_PART = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]{8}\.part$")     # .<name>.<pid>.<random>.part
 
 
-def _remove_stale_parts(folder: Path, name: str) -> None:
-    """Temporary files of ``name`` left by an export that was killed: their writer (the
+def _remove_stale_parts(folder: Path) -> None:
+    """Temporary files left in ``folder`` by exports that were killed: their writer (the
     pid in their name) is gone, or they are more than a day old."""
     import time
-    prefix = f".{name}."
     try:
-        candidates = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.name.endswith(".part")]
+        candidates = [(p, m) for p in folder.iterdir() if (m := _PART.match(p.name))]
     except OSError:
         return
-    for p in candidates:
-        pid_text = p.name[len(prefix):].split(".", 1)[0]
+    for p, m in candidates:
+        pid = int(m.group(1))
         try:
             stale = time.time() - p.stat().st_mtime > STALE_PART_SECONDS
-            if not stale and pid_text.isdigit() and int(pid_text) != os.getpid():
+            if not stale and pid != os.getpid():
                 try:
-                    os.kill(int(pid_text), 0)
+                    os.kill(pid, 0)
                 except ProcessLookupError:
                     stale = True
                 except PermissionError:

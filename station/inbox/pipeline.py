@@ -31,7 +31,7 @@ from ..kinds.mapping import map_rows, row_mapper
 from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
 from ..register.apply import RowWriter
-from ..register.db import now_iso, write_transaction
+from ..register.db import now_iso, sync_wal, write_transaction
 
 IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
            ".*", "README.md", "*.reason.txt")
@@ -318,6 +318,10 @@ class Pipeline:
 
     def _move(self, src: Path, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        # The ledger entry must reach the disk before the move does: with synchronous=NORMAL
+        # a power cut could otherwise keep the move and lose the commit (file in processed/,
+        # nothing in the register). A kill alone loses neither.
+        sync_wal(self.home.db_path)
         try:
             os.replace(src, dest)
         except OSError:

@@ -113,6 +113,19 @@ def write_transaction(conn: sqlite3.Connection, *, retries: int = 5) -> Iterator
         conn.execute("COMMIT")
 
 
+def sync_wal(db_path: Path | str) -> None:
+    """fsync the database's write-ahead log: the transactions committed so far survive a
+    power cut (``synchronous = NORMAL`` syncs the WAL only at checkpoints)."""
+    try:
+        fd = os.open(f"{db_path}-wal", os.O_RDONLY)
+    except OSError:
+        return                    # no WAL (checkpointed and removed): nothing pending
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def now_iso() -> str:
     """Local wall-clock time, to the second, as stored in the ledger and the log."""
     return time.strftime("%Y-%m-%dT%H:%M:%S")
