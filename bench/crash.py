@@ -364,16 +364,22 @@ def export_kills(home: Path, kills: int, rnd: random.Random, log=print) -> dict:
     for k in range(kills):
         out = out_dir / ("核查台账.xlsx" if k // 2 % 2 == 0 else "核查台账.csv")
         mid_write = k % 2 == 1          # every other kill waits for the temporary file to appear
+        mtime0 = out.stat().st_mtime_ns if out.exists() else None
         proc = subprocess.Popen([sys.executable, "-c", EXPORTER, str(ROOT), str(home), str(out)],
                                 env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         before = {p.name for p in out_dir.iterdir()}
+        overwrite = mid_write and k // 4 % 2 == 1
         if mid_write:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and proc.poll() is None and not any(
-                    p.name.endswith(".part") and p.name not in before for p in out_dir.iterdir()):
+            # Wait for a temporary file to appear — for "overwrite" kills, one that follows a
+            # complete export by this child: the file it replaces must survive the kill.
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and proc.poll() is None:
+                if overwrite and not (out.exists() and out.stat().st_mtime_ns != mtime0):
+                    time.sleep(0.002)
+                    continue
+                if any(p.name.endswith(".part") and p.name not in before for p in out_dir.iterdir()):
+                    break
                 time.sleep(0.002)
-            if k % 4 == 3:               # else at once
-                time.sleep(rnd.uniform(0.0, 0.05 if out.suffix == ".csv" else 0.5))
         else:
             time.sleep(rnd.uniform(0.8, 4.0))
         writing = any(p.name.endswith(".part") and p.name not in before for p in out_dir.iterdir())
@@ -385,11 +391,14 @@ def export_kills(home: Path, kills: int, rnd: random.Random, log=print) -> dict:
         assert all(p.startswith(".") for p in parts)
         assert len(parts) <= 1, "temporary files of killed exports are not removed by the next export"
         records.append({"format": out.suffix[1:], "completed_before_kill": done, "final_name": state,
-                        "killed_while_writing": writing, "leftover_parts": len(parts)})
-        log(f"    kill {k + 1:2d} ({out.suffix[1:]}{', while writing the file' if writing else ''}): "
+                        "killed_while_writing": writing, "overwriting": overwrite and writing,
+                        "leftover_parts": len(parts)})
+        what = ", while writing the file" + (" over a complete one" if overwrite else "") if writing else ""
+        log(f"    kill {k + 1:2d} ({out.suffix[1:]}{what}): "
             f"{done} exports completed, final name {state}, {len(parts)} hidden .part file(s)")
     return {"kills": kills, "entries": entries, "records": records,
-            "killed_while_writing": sum(r["killed_while_writing"] for r in records)}
+            "killed_while_writing": sum(r["killed_while_writing"] for r in records),
+            "killed_while_overwriting": sum(r["overwriting"] for r in records)}
 
 
 # --------------------------------------------------------------------------- main

@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, HomeError, RegisterError, UserError) as e:
         print(f"错误：{e}", file=sys.stderr)
         return 3 if isinstance(e, StorageError) else 2
+    except BrokenPipeError:                      # `station anomalies | head`: not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (sqlite3.Error, OSError) as e:        # the disk or the database, never a traceback
         from ..log import log
         from ..register.db import storage_error, storage_kind
