@@ -133,3 +133,17 @@ def test_sigkill_while_indexes_are_dropped(tmp_path):
     assert conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
     assert conn.execute("SELECT count(*) FROM persons").fetchone() == (0,)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_version_2_register_loses_the_unread_indexes(tmp_path):
+    path = tmp_path / "old.db"
+    conn = connect(path)
+    conn.execute("CREATE INDEX idx_persons_delivery_id ON persons (delivery_id)")
+    conn.execute("CREATE INDEX idx_payments_period ON payments (period)")
+    conn.execute("DROP INDEX persons_unchecked_id")
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.close()
+    conn = connect(path)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "idx_persons_delivery_id" not in names and "idx_payments_period" not in names
+    assert "persons_unchecked_id" in names and "idx_payments_id_number_period" in names
