@@ -80,3 +80,35 @@ def test_a_lock_held_past_every_retry_is_a_chinese_message_not_a_traceback(stati
     conn = sqlite3.connect(station.home.db_path)
     assert conn.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
     conn.close()
+
+
+def test_two_station_processes_never_take_the_same_delivery(tmp_path):
+    """Two reviewers' stations (or a window and `station watch`) on one home: every file
+    is applied exactly once, nothing is reported as a duplicate of itself, nothing fails."""
+    import shutil
+    import sqlite3
+    import subprocess
+    import sys
+
+    from conftest import SAMPLE_INBOX
+    home = tmp_path / "shared-home"
+    for i in range(3):                      # 63 deliveries: three renamed copies of the samples
+        for src in SAMPLE_INBOX.rglob("*.csv"):
+            dest = home / "inbox" / src.parent.name / f"{i}_{src.name}"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            text = src.read_text(encoding="utf-8")
+            # distinct bytes per copy, so that none is a duplicate of another
+            shutil.copyfile(src, dest) if i == 0 else dest.write_text(text + "\n" * i, encoding="utf-8")
+    cmd = [sys.executable, "-m", "station", "--home", str(home), "ingest", "--no-evaluate"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1].decode()[-2000:] for o in outs]
+    conn = sqlite3.connect(home / "station.db")
+    statuses = conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
+    names = [r[0] for r in conn.execute("SELECT original_path FROM deliveries")]
+    conn.close()
+    assert statuses == [("applied", 63)]
+    assert len(set(names)) == 63
+    leftovers = [p for p in (home / "inbox").rglob("*.csv")
+                 if "processed" not in p.parts and "rejected" not in p.parts]
+    assert leftovers == []

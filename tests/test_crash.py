@@ -19,7 +19,8 @@ def make_persons(path: Path, rows: int = ROWS) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write("公民身份号码,姓名,性别,出生日期,参保状态,参保日期,月养老金\n")
         for i in range(rows):
-            body = f"440303{1940 + i % 60}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
+            # region code and sequence number make every ID unique (no upserts in place)
+            body = f"{100000 + i // 1000}{1940 + i % 60}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
             f.write(f"{body}{check_char(body)},人员{i},男,{1940 + i % 60}-{1 + i % 12:02d}-{1 + i % 28:02d},"
                     f"退休,1990-01-01,{1000 + i % 5000}.50\n")
 

@@ -12,7 +12,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..home import HomeError
 from ..register.db import RegisterError, StorageError
-from .common import UserError
+from .common import UserError, close_stations
 from . import anomalies as _anomalies
 from . import backup as _backup
 from . import export as _export
@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)
         return 130
+    finally:
+        close_stations()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,8 +16,20 @@ class UserError(Exception):
     """Something the user can fix; the message (Chinese) says what and how."""
 
 
+_opened: list[Station] = []
+
+
 def open_station(args: argparse.Namespace) -> Station:
-    return Station.open(resolve_home(args.home))
+    station = Station.open(resolve_home(args.home))
+    _opened.append(station)
+    return station
+
+
+def close_stations() -> None:
+    """Close what the command opened, so that nothing holds the database afterwards
+    (``station restore`` needs it to itself; tests run several commands in one process)."""
+    while _opened:
+        _opened.pop().close()
 
 
 def as_of_arg(value: str) -> dt.date:

@@ -90,6 +90,8 @@ class Station:
                 result = pipeline.process(Path(path))
             except (sqlite3.Error, OSError) as e:
                 raise self._ingest_failure(Path(path), e, last_id) from e
+            if result is None:          # another station process has this file
+                continue
             report.results.append(result)
             self._log_result(result)
             if on_result:
