@@ -62,7 +62,7 @@ def test_backup_command(reviewed, capsys):
     assert len(list(other.glob("station-backup-*.db"))) == 2
 
 
-def test_backups_taken_while_reviewers_and_ingest_write_are_consistent(reviewed):
+def test_backups_taken_while_reviewers_write_are_consistent(reviewed):
     stop = threading.Event()
     errors = []
 
