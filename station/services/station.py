@@ -89,7 +89,7 @@ class Station:
             try:
                 result = pipeline.process(Path(path))
             except (sqlite3.Error, OSError) as e:
-                raise self._ingest_failure(Path(path), e, last_id) from e
+                raise self._ingest_failure(Path(path), e, last_id, pipeline._relative(Path(path))) from e
             if result is None:          # another station process has this file
                 continue
             report.results.append(result)
@@ -105,14 +105,16 @@ class Station:
     def _last_delivery_id(self) -> int:
         return self.conn.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
 
-    def _ingest_failure(self, path: Path, e: BaseException, last_id: int) -> StorageError:
+    def _ingest_failure(self, path: Path, e: BaseException, last_id: int, relative: str) -> StorageError:
         """The Chinese message for a disk or database failure while applying ``path``: the
         delivery either was not kept at all (rolled back), or was committed and only the
         move of the original failed (the next run finishes the move)."""
         name = _safe_name(path.name)
         kind = storage_kind(e)
         try:
-            committed = self._last_delivery_id() > last_id
+            committed = self.conn.execute(      # this file's entry, not another program's
+                "SELECT 1 FROM deliveries WHERE id > ? AND original_path = ?", (last_id, relative)
+            ).fetchone() is not None
         except sqlite3.Error:
             committed = False
         log.error("delivery %s: storage error kind=%s class=%s", "committed, original not moved" if committed
