@@ -27,7 +27,7 @@ from ..home import Home
 from ..kinds.mapping import map_rows, row_mapper
 from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
-from ..register.apply import RowWriter
+from ..register.apply import RowWriter, build_deferred_indexes
 from ..register.db import now_iso, write_transaction
 
 IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
@@ -195,7 +195,7 @@ class Pipeline:
                 (digest, path.name, self._relative(path), stored, size, spec.name, department,
                  source.format, source.encoding, rec.header_row, now_iso()))
             delivery_id = cur.lastrowid
-            writer = RowWriter(self.conn, spec, delivery_id)
+            writer = RowWriter(self.conn, spec, delivery_id, defer=True)
             progress_every = 20000
             next_progress = progress_every
             map_batch = getattr(mapper, "map_batch", None) or partial(map_rows, mapper)
@@ -217,6 +217,11 @@ class Pipeline:
         self._move(path, dest)
         return DeliveryResult(path.name, "applied", delivery_id, spec.name, department,
                               writer.applied, writer.rejected_count, skipped, stored_path=stored)
+
+    def finish(self) -> None:
+        """After the last file: build the indexes that bulk loads deferred (see
+        :mod:`station.register.apply`; a rule evaluation would build them otherwise)."""
+        build_deferred_indexes(self.conn)
 
     def _processed_folder(self) -> Path:
         folder = self.home.processed / time.strftime("%Y-%m")

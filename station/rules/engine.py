@@ -26,6 +26,7 @@ from typing import Any, Iterable
 
 from ..config import Config
 from ..kinds.spec import KINDS
+from ..register.apply import build_deferred_indexes
 from ..register.db import now_iso, write_transaction
 from .base import RULES, SEVERITIES, Context, Finding, Rule
 from . import definitions  # noqa: F401  (registers every rule)
@@ -129,6 +130,7 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
     started = time.perf_counter()
     started_at = now_iso()
     tables = {KINDS[k].table_name for s in chosen for k in s.rule.kinds if k in KINDS}
+    build_deferred_indexes(conn)        # left by a bulk load that did not finish its run
     result.analyzed = refresh_statistics(conn, tables | {"anomalies"})
     result.analyze_seconds = time.perf_counter() - started
 

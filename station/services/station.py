@@ -77,6 +77,7 @@ class Station:
             report.results.append(result)
             if on_result:
                 on_result(result)
+        pipeline.finish()
         kinds = {r.kind for r in report.applied if r.kind}
         if evaluate and kinds:
             report.evaluation = self.evaluate(as_of, kinds=kinds)
