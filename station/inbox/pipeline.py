@@ -24,10 +24,11 @@ from typing import Callable, Iterator
 from ..config import Config
 from ..formats import UnreadableFile, open_rows
 from ..home import Home
-from ..kinds.mapping import map_rows, row_mapper
+from ..kinds.mapping import RowMapper, map_rows, row_mapper
 from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
+from .worker import WORKER_MIN_BYTES, mapped_batches
 from ..register.db import now_iso, write_transaction
 
 IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
@@ -198,9 +199,7 @@ class Pipeline:
             writer = RowWriter(self.conn, spec, delivery_id, defer=True)
             progress_every = 20000
             next_progress = progress_every
-            map_batch = getattr(mapper, "map_batch", None) or partial(map_rows, mapper)
-            while batch := list(islice(body, MAP_BATCH)):
-                rows, rejected, n_skipped = map_batch(batch, delivery_id)
+            for rows, rejected, n_skipped in self._mapped(path, size, rec, source, body, mapper, delivery_id):
                 writer.add_rows(rows)
                 for row_no, reason, cells in rejected:
                     writer.reject(row_no, reason, cells)
@@ -217,6 +216,18 @@ class Pipeline:
         self._move(path, dest)
         return DeliveryResult(path.name, "applied", delivery_id, spec.name, department,
                               writer.applied, writer.rejected_count, skipped, stored_path=stored)
+
+    def _mapped(self, path: Path, size: int, rec, source, body, mapper, delivery_id: int):
+        """The body's rows, mapped a batch at a time: a large CSV in a second process
+        (:mod:`station.inbox.worker`), anything else here."""
+        if (source.format == "csv" and size >= WORKER_MIN_BYTES and isinstance(mapper, RowMapper)):
+            limits = {"max_bytes": self.cfg.limits.max_bytes, "max_cell_chars": self.cfg.limits.max_cell_chars,
+                      "max_columns": self.cfg.limits.max_columns}
+            yield from mapped_batches(path, rec, limits, delivery_id, MAP_BATCH)
+            return
+        map_batch = getattr(mapper, "map_batch", None) or partial(map_rows, mapper)
+        while batch := list(islice(body, MAP_BATCH)):
+            yield map_batch(batch, delivery_id)
 
     def finish(self) -> None:
         """After the last file: build the indexes that bulk loads deferred (see
