@@ -54,6 +54,7 @@ class DeliveryResult:
     stored_path: str | None = None
     seconds: float = 0.0
     recovered: bool = False      # a crash-interrupted move finished now
+    changed_ids: frozenset[str] | None = None   # the IDs written, if that is all that changed
 
     @property
     def kind_title(self) -> str:
@@ -214,8 +215,10 @@ class Pipeline:
                 " rows_skipped = ?, applied_at = ? WHERE id = ?",
                 (total, writer.applied, writer.rejected_count, skipped, now_iso(), delivery_id))
         self._move(path, dest)
+        ids = None if writer.ids is None else frozenset(i for i in writer.ids if i is not None)
         return DeliveryResult(path.name, "applied", delivery_id, spec.name, department,
-                              writer.applied, writer.rejected_count, skipped, stored_path=stored)
+                              writer.applied, writer.rejected_count, skipped, stored_path=stored,
+                              changed_ids=ids)
 
     def _mapped(self, path: Path, size: int, rec, source, body, mapper, delivery_id: int):
         """The body's rows, mapped a batch at a time: a large CSV in a second process

@@ -13,7 +13,8 @@ Before the rules run, the tables they read get fresh planner statistics when the
 grown a lot since the last ANALYZE (:func:`refresh_statistics`).
 
 ``kinds`` restricts an evaluation to the rules that read those kinds (a delivery can only
-change those rules' results).
+change those rules' results). ``ids`` further restricts the rules declared ``per_id`` to
+those ID numbers, when they are all that the deliveries changed (:mod:`station.rules.scope`).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from ..kinds.spec import KINDS
 from ..register.apply import build_deferred_indexes
 from ..register.db import now_iso, write_transaction
 from .base import RULES, SEVERITIES, Context, Finding, Rule
+from .scope import id_scope
 from . import definitions  # noqa: F401  (registers every rule)
 
 COMMON_PARAMS = {"enabled": True, "severity": None}
@@ -120,7 +122,7 @@ def _check_type(cfg: Config, rule: Rule, key: str, value: Any, default: Any) -> 
 
 
 def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None,
-             kinds: Iterable[str] | None = None) -> EvaluationResult:
+             kinds: Iterable[str] | None = None, ids: Iterable[str] | None = None) -> EvaluationResult:
     as_of = as_of or dt.date.today()
     settings = rule_settings(cfg)
     changed = set(kinds) if kinds is not None else None
@@ -134,19 +136,29 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
     result.analyzed = refresh_statistics(conn, tables | {"anomalies"})
     result.analyze_seconds = time.perf_counter() - started
 
+    scope = sorted(set(ids)) if ids is not None else None
+    scoped = {s.rule.id for s in chosen if scope is not None and s.rule.per_id}
     findings: dict[str, list[Finding]] = {}
-    shared: dict[str, Any] = {}
-    for s in chosen:
-        t0 = time.perf_counter()
-        ctx = Context(conn, as_of, s.params, shared)
-        findings[s.rule.id] = list(s.rule.find(ctx))
-        result.rule_seconds[s.rule.id] = time.perf_counter() - t0
-        result.per_rule[s.rule.id] = len(findings[s.rule.id])
+
+    def run(settings: list[RuleSettings]) -> None:
+        shared: dict[str, Any] = {}
+        for s in settings:
+            t0 = time.perf_counter()
+            ctx = Context(conn, as_of, s.params, shared)
+            findings[s.rule.id] = list(s.rule.find(ctx))
+            result.rule_seconds[s.rule.id] = time.perf_counter() - t0
+            result.per_rule[s.rule.id] = len(findings[s.rule.id])
+
+    run([s for s in chosen if s.rule.id not in scoped])
+    if scoped:
+        with id_scope(conn, scope):
+            run([s for s in chosen if s.rule.id in scoped])
 
     with write_transaction(conn):
         stamp = now_iso()
         for s in chosen:
-            _persist(conn, s, findings[s.rule.id], as_of, stamp, result)
+            _persist(conn, s, findings[s.rule.id], as_of, stamp, result,
+                     subjects=scope if s.rule.id in scoped else None)
         result.open_count = conn.execute(
             "SELECT count(*) FROM anomalies WHERE data_status = 'open'").fetchone()[0]
         result.seconds = time.perf_counter() - started
@@ -193,12 +205,19 @@ def refresh_statistics(conn: sqlite3.Connection, tables: Iterable[str]) -> list[
 
 
 def _persist(conn: sqlite3.Connection, s: RuleSettings, found: list[Finding], as_of: dt.date,
-             stamp: str, result: EvaluationResult) -> None:
+             stamp: str, result: EvaluationResult, subjects: list[str] | None = None) -> None:
+    """``subjects``: the rule was evaluated for these subjects only; others are untouched."""
     rule = s.rule
-    existing = {(subject, period): (aid, status, amount)
-                for aid, subject, period, status, amount in conn.execute(
-                    "SELECT id, subject, period, data_status, amount FROM anomalies WHERE rule = ?",
-                    (rule.id,))}
+    if subjects is None:
+        rows = conn.execute("SELECT id, subject, period, data_status, amount FROM anomalies WHERE rule = ?",
+                            (rule.id,))
+    else:
+        rows = conn.execute("SELECT id, subject, period, data_status, amount FROM anomalies WHERE rule = ?"
+                            " AND subject IN (SELECT value FROM json_each(?))",
+                            (rule.id, json.dumps(subjects, ensure_ascii=False)))
+        inside = set(subjects)
+        found = [f for f in found if f.subject in inside]
+    existing = {(subject, period): (aid, status, amount) for aid, subject, period, status, amount in rows}
     inserts, updates, events = [], [], []
     seen = set()
     day = as_of.isoformat()

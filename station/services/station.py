@@ -80,14 +80,20 @@ class Station:
         pipeline.finish()
         kinds = {r.kind for r in report.applied if r.kind}
         if evaluate and kinds:
-            report.evaluation = self.evaluate(as_of, kinds=kinds)
+            # When every delivery said which IDs it wrote, rules about one ID at a time
+            # re-evaluate only those (station.rules.scope).
+            ids = None
+            if all(r.changed_ids is not None for r in report.applied):
+                ids = set().union(*(r.changed_ids for r in report.applied))
+            report.evaluation = self.evaluate(as_of, kinds=kinds, ids=ids)
         return report
 
     # ------------------------------------------------------------------ rules
 
-    def evaluate(self, as_of: dt.date | None = None, kinds: Iterable[str] | None = None):
+    def evaluate(self, as_of: dt.date | None = None, kinds: Iterable[str] | None = None,
+                 ids: Iterable[str] | None = None):
         from ..rules.engine import evaluate
-        return evaluate(self.conn, self.cfg, as_of, kinds=kinds)
+        return evaluate(self.conn, self.cfg, as_of, kinds=kinds, ids=ids)
 
     # ------------------------------------------------------------------ status
 
