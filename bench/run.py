@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,21 +75,68 @@ class Timed:
 
 
 def run(cmd: list[str], *, env: dict | None = None, check: bool = True) -> Timed:
-    """Run ``cmd``; wall time, CPU time and peak RSS of that process (and its children)."""
+    """Run ``cmd``; wall time, CPU time and peak memory of that process and its children.
+
+    Peak memory is the larger of ru_maxrss (the largest single process) and the largest
+    sum of the RSS of the process and its children seen by polling /proc every 50 ms (a
+    worker process's memory counts too)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env or station_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
+    sampler = TreeRss(proc.pid)
+    sampler.start()
     out_parts = []
     # Read while waiting so that a chatty command cannot block on a full pipe.
     for chunk in iter(lambda: proc.stdout.read(65536), b""):
         out_parts.append(chunk)
     _, status, usage = os.wait4(proc.pid, 0)
+    sampler.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     out = b"".join(out_parts).decode("utf-8", "replace")
     if check and proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{out[-3000:]}")
-    return Timed(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
+    return Timed(seconds, usage.ru_utime + usage.ru_stime, max(usage.ru_maxrss / 1024, sampler.peak_mb), out)
+
+
+class TreeRss(threading.Thread):
+    """Polls the summed RSS of a process and its descendants (Linux /proc)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_mb = 0.0
+        self._halt = threading.Event()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(2)
+
+    def run(self) -> None:
+        while not self._halt.wait(0.05):
+            total = 0
+            for pid in self._tree():
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        for line in f:
+                            if line.startswith("VmRSS:"):
+                                total += int(line.split()[1])
+                except OSError:
+                    pass
+            self.peak_mb = max(self.peak_mb, total / 1024)
+
+    def _tree(self) -> list[int]:
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            try:
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{tid}/children") as f:
+                        todo.extend(int(c) for c in f.read().split())
+            except OSError:
+                pass
+        return pids
 
 
 def station_env() -> dict:
