@@ -37,8 +37,8 @@ def split_county(src, main, tails):
     return made
 
 
-def _typo(pid: str) -> str:
-    return pid[:9] + str((int(pid[9]) + 3) % 10) + pid[10:]
+def _typo(pid: str, i: int = 9) -> str:
+    return pid[:i] + str((int(pid[i]) + 3) % 10) + pid[i + 1:]
 
 
 def state(st):
@@ -74,6 +74,14 @@ def test_scoped_equals_full(tmp_path, monkeypatch):
         # one digit mistyped by the clerk: DEATH_FUZZY_MATCH, about another ID than written
         + "".join(f"{_typo(r.split(',')[0])},{r.split(',')[1]},男,2026-05-05,2026-05-20,死亡\n"
                   for r in retirees[40:50]), encoding="utf-8")
+    # later, the same people again under another typo: their findings must show both records
+    (extra / "public_security" / "死亡人员名单_补2.csv").write_text(
+        "公民身份号码,姓名,性别,死亡日期,注销日期,注销原因\n" + "".join(
+            f"{_typo(r.split(',')[0], 12)},{r.split(',')[1]},男,2026-05-06,2026-06-01,死亡\n"
+            for r in retirees[40:45])
+        # and a letter where a digit was: no variant of the register ID has it
+        + "".join(f"{r.split(',')[0][:12]}A{r.split(',')[0][13:]},{r.split(',')[1]},男,2026-05-07,2026-06-02,死亡\n"
+                  for r in retirees[45:48]), encoding="utf-8")
     held += [p.relative_to(extra) for p in sorted(extra.rglob("*.csv"))]
 
     stations = []

@@ -215,7 +215,9 @@ class Pipeline:
                 " rows_skipped = ?, applied_at = ? WHERE id = ?",
                 (total, writer.applied, writer.rejected_count, skipped, now_iso(), delivery_id))
         self._move(path, dest)
-        ids = None if writer.ids is None else frozenset(i for i in writer.ids if i is not None)
+        # A record without an ID (a cremation known by name and birth date) is not about
+        # one ID: then the rules look at everything.
+        ids = None if writer.ids is None or None in writer.ids else frozenset(writer.ids)
         return DeliveryResult(path.name, "applied", delivery_id, spec.name, department,
                               writer.applied, writer.rejected_count, skipped, stored_path=stored,
                               changed_ids=ids)

@@ -56,6 +56,8 @@ class Rule:
     # Every finding is about one ID (its subject) and reads only that ID's rows of the
     # kind tables (see station.rules.scope): a small delivery re-evaluates only its IDs.
     per_id: bool = False
+    # Or its own: (conn, changed kinds, changed IDs) -> station.rules.scope.Scope or None.
+    scope: Callable[..., Any] | None = None
 
 
 RULES: dict[str, Rule] = {}

@@ -30,7 +30,7 @@ from ..kinds.spec import KINDS
 from ..register.apply import build_deferred_indexes
 from ..register.db import now_iso, write_transaction
 from .base import RULES, SEVERITIES, Context, Finding, Rule
-from .scope import id_scope
+from .scope import Scope, id_scope, row_scope
 from . import definitions  # noqa: F401  (registers every rule)
 
 COMMON_PARAMS = {"enabled": True, "severity": None}
@@ -136,8 +136,14 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
     result.analyzed = refresh_statistics(conn, tables | {"anomalies"})
     result.analyze_seconds = time.perf_counter() - started
 
-    scope = sorted(set(ids)) if ids is not None else None
+    scope = sorted(set(ids)) if ids is not None and changed is not None else None
     scoped = {s.rule.id for s in chosen if scope is not None and s.rule.per_id}
+    own: dict[str, Scope] = {}                 # rules that scope themselves
+    for s in chosen:
+        if scope is not None and s.rule.scope is not None and s.rule.id not in scoped:
+            plan = s.rule.scope(conn, changed, scope)
+            if plan is not None:
+                own[s.rule.id] = plan
     findings: dict[str, list[Finding]] = {}
 
     def run(settings: list[RuleSettings]) -> None:
@@ -149,16 +155,20 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
             result.rule_seconds[s.rule.id] = time.perf_counter() - t0
             result.per_rule[s.rule.id] = len(findings[s.rule.id])
 
-    run([s for s in chosen if s.rule.id not in scoped])
+    run([s for s in chosen if s.rule.id not in scoped and s.rule.id not in own])
     if scoped:
-        with id_scope(conn, scope):
+        with id_scope(conn, scope, {k for s in chosen if s.rule.id in scoped for k in s.rule.kinds}):
             run([s for s in chosen if s.rule.id in scoped])
+    for s in chosen:
+        if s.rule.id in own:
+            with row_scope(conn, own[s.rule.id].rows):
+                run([s])
 
     with write_transaction(conn):
         stamp = now_iso()
         for s in chosen:
-            _persist(conn, s, findings[s.rule.id], as_of, stamp, result,
-                     subjects=scope if s.rule.id in scoped else None)
+            subjects = scope if s.rule.id in scoped else own[s.rule.id].subjects if s.rule.id in own else None
+            _persist(conn, s, findings[s.rule.id], as_of, stamp, result, subjects=subjects)
         result.open_count = conn.execute(
             "SELECT count(*) FROM anomalies WHERE data_status = 'open'").fetchone()[0]
         result.seconds = time.perf_counter() - started
