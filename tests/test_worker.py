@@ -29,6 +29,7 @@ def ingest_both(tmp_path, monkeypatch, fill):
         home = Home(tmp_path / name).ensure()
         fill(home.inbox)
         monkeypatch.setattr(pipeline, "WORKER_MIN_BYTES", threshold)
+        monkeypatch.setattr(pipeline, "spare_core", lambda: True)
         st = Station.open(home)
         report = st.ingest(evaluate=False)
         states.append((register_state(st), [(r.name, r.status, r.reason, r.rows_applied) for r in report.results]))
@@ -72,6 +73,7 @@ def test_a_worker_killed_from_outside_leaves_the_file_in_the_inbox(tmp_path, mon
         yield from it
     monkeypatch.setattr(pipeline, "mapped_batches", killed)
     monkeypatch.setattr(pipeline, "WORKER_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "spare_core", lambda: True)
     home = Home(tmp_path / "h").ensure()
     (home.inbox / "agency" / "p.csv").write_text(
         "公民身份号码,姓名,参保状态\n" + "440303196106231371,张三,退休\n" * 200_000, encoding="utf-8")

@@ -28,7 +28,7 @@ from ..kinds.mapping import RowMapper, map_rows, row_mapper
 from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
-from .worker import WORKER_MIN_BYTES, mapped_batches
+from .worker import WORKER_MIN_BYTES, mapped_batches, spare_core
 from ..register.db import now_iso, write_transaction
 
 IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
@@ -225,7 +225,8 @@ class Pipeline:
     def _mapped(self, path: Path, size: int, rec, source, body, mapper, delivery_id: int):
         """The body's rows, mapped a batch at a time: a large CSV in a second process
         (:mod:`station.inbox.worker`), anything else here."""
-        if (source.format == "csv" and size >= WORKER_MIN_BYTES and isinstance(mapper, RowMapper)):
+        if (source.format == "csv" and size >= WORKER_MIN_BYTES and isinstance(mapper, RowMapper)
+                and spare_core()):
             limits = {"max_bytes": self.cfg.limits.max_bytes, "max_cell_chars": self.cfg.limits.max_cell_chars,
                       "max_columns": self.cfg.limits.max_columns}
             yield from mapped_batches(path, rec, limits, delivery_id, MAP_BATCH)

@@ -5,7 +5,8 @@ being written to SQLite. :func:`mapped_batches` starts a child process that read
 file and maps it batch by batch (exactly what :meth:`RowMapper.map_batch` gives in
 process) and sends the results through a pipe; the caller writes each batch while the
 child maps the next. The pipe holds about one batch, so the child never runs far ahead
-and memory stays bounded.
+and memory stays bounded. It does so only when a core is free (:func:`spare_core`): on a
+machine whose cores are busy, passing rows between processes only adds work.
 
 The child only reads the file: the register, its transaction and the ledger stay with
 the caller. An exception in the child (an unreadable line, a bug) is raised again in the
@@ -15,6 +16,7 @@ a word (killed from outside) raises OSError, which leaves the file in the inbox.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 from itertools import dropwhile, islice
 from pathlib import Path
@@ -28,6 +30,20 @@ from ..kinds.recognise import Recognition
 # it saves.
 WORKER_MIN_BYTES = 16 * 1024 * 1024
 _END = b""
+
+
+def spare_core() -> bool:
+    """Whether a second process would get a core of its own: on a machine whose cores
+    are all busy already, passing the rows between processes only adds work."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores >= 2
+    return cores >= 2 and load < cores - 0.5
 
 
 class _Failure:
