@@ -147,3 +147,69 @@ def test_a_version_2_register_loses_the_unread_indexes(tmp_path):
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "idx_persons_delivery_id" not in names and "idx_payments_period" not in names
     assert "persons_unchecked_id" in names and "idx_payments_id_number_period" in names
+
+
+def apply_deferred(conn, rows, delivery_id):
+    with write_transaction(conn):
+        w = RowWriter(conn, SPEC, delivery_id, defer=True)
+        for n, r in enumerate(rows, 2):
+            w.add(n, list(r))
+        w.finish()
+
+
+def test_deferred_indexes_are_built_once_after_the_run(tmp_path):
+    from station.register.apply import build_deferred_indexes, deferred_indexes
+    conn = connect(tmp_path / "d.db")
+    first = [person(i) for i in range(8000)]
+    second = [person(i) for i in range(7990, 9000)] + [person(3, version=7)]
+    apply_deferred(conn, first, 1)
+    assert set(deferred_indexes(conn)) == {"idx_persons_id_number", "idx_persons_status", "idx_persons_name",
+                                           "persons_unchecked_id"}
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'persons'")}
+    assert "idx_persons_nk" in names and "idx_persons_id_number" not in names
+    apply_deferred(conn, second, 2)              # upserts need only the natural-key index
+    assert build_deferred_indexes(conn)
+    assert deferred_indexes(conn) == {}
+    assert build_deferred_indexes(conn) == []
+    ref = reference(tmp_path / "ref.db", [first, second])
+    assert state(conn) == state(ref)
+
+
+def test_an_evaluation_builds_what_an_interrupted_run_deferred(tmp_path):
+    from station.config import load_config
+    from station.register.apply import deferred_indexes
+    from station.rules.engine import evaluate
+    conn = connect(tmp_path / "d.db")
+    apply_deferred(conn, [person(i) for i in range(500)], 1)
+    conn.close()                                 # killed before the run ended
+    conn = connect(tmp_path / "d.db")
+    assert deferred_indexes(conn)
+    evaluate(conn, load_config(None))
+    assert deferred_indexes(conn) == {}
+    assert state(conn)[1] == state(reference(tmp_path / "ref.db", [[person(1)]]))[1]
+
+
+def test_ingest_run_equals_file_by_file(tmp_path):
+    """Files of one kind applied in one run (indexes deferred) or one run each."""
+    from station.home import Home
+    from station.services.station import Station
+    from test_crash import make_persons
+    homes = []
+    for name in ("together", "apart"):
+        home = Home(tmp_path / name).ensure()
+        homes.append(home)
+    src = tmp_path / "p.csv"
+    make_persons(src, rows=3000)
+    lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
+    parts = [lines[0] + "".join(lines[1:2000]), lines[0] + "".join(lines[1500:])]
+    for home in homes:
+        for k, text in enumerate(parts):
+            (home.inbox / "agency" / f"p{k}.csv").write_text(text, encoding="utf-8")
+    st = Station.open(homes[0])
+    st.ingest(evaluate=False)
+    together = state(st.conn)
+    st = Station.open(homes[1])
+    for path in sorted((homes[1].inbox / "agency").glob("p*.csv")):
+        st.ingest([path], evaluate=False)
+    assert together == state(st.conn)
+    assert len(together[0]) == 3000

@@ -78,7 +78,8 @@ def test_the_rule_gives_the_same_findings_either_way(loaded_station, monkeypatch
     from station.rules.base import Context
     conn = loaded_station.conn
     ctx = Context(conn, __import__("datetime").date(2026, 11, 15), {}, {})
-    slow = [(f.subject, f.evidence) for f in fuzzy.find(ctx)]
-    monkeypatch.setattr(fuzzy, "FAST_FROM", 0)
     fast = [(f.subject, f.evidence) for f in fuzzy.find(ctx)]
+    monkeypatch.setattr(fuzzy, "fast_probe", lambda conn, ids: conn.execute(
+        fuzzy.PROBE_SQL, {"ids": json.dumps(ids), "alphabet": json.dumps(list(fuzzy.ALPHABET))}).fetchall())
+    slow = [(f.subject, f.evidence) for f in fuzzy.find(ctx)]
     assert slow and fast == slow

@@ -27,11 +27,12 @@ from typing import Callable, Iterator
 from ..config import Config
 from ..formats import UnreadableFile, open_rows
 from ..home import Home
-from ..kinds.mapping import map_rows, row_mapper
+from ..kinds.mapping import RowMapper, map_rows, row_mapper
 from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
-from ..register.apply import RowWriter
+from ..register.apply import RowWriter, build_deferred_indexes
 from ..register.db import now_iso, sync_wal, write_transaction
+from .worker import WORKER_MIN_BYTES, mapped_batches, spare_core
 
 IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
            ".*", "README.md", "*.reason.txt")
@@ -56,6 +57,7 @@ class DeliveryResult:
     stored_path: str | None = None
     seconds: float = 0.0
     recovered: bool = False      # a crash-interrupted move finished now
+    changed_ids: frozenset[str] | None = None   # the IDs written, if that is all that changed
 
     @property
     def kind_title(self) -> str:
@@ -237,12 +239,10 @@ class Pipeline:
                 (digest, path.name, self._relative(path), stored, size, spec.name, department,
                  source.format, source.encoding, rec.header_row, now_iso()))
             delivery_id = cur.lastrowid
-            writer = RowWriter(self.conn, spec, delivery_id)
+            writer = RowWriter(self.conn, spec, delivery_id, defer=True)
             progress_every = 20000
             next_progress = progress_every
-            map_batch = getattr(mapper, "map_batch", None) or partial(map_rows, mapper)
-            while batch := list(islice(body, MAP_BATCH)):
-                rows, rejected, n_skipped = map_batch(batch, delivery_id)
+            for rows, rejected, n_skipped in self._mapped(path, size, rec, source, body, mapper, delivery_id):
                 writer.add_rows(rows)
                 for row_no, reason, cells in rejected:
                     writer.reject(row_no, reason, cells)
@@ -257,8 +257,30 @@ class Pipeline:
                 " rows_skipped = ?, applied_at = ? WHERE id = ?",
                 (total, writer.applied, writer.rejected_count, skipped, now_iso(), delivery_id))
         self._move(path, dest)
+        # A record without an ID (a cremation known by name and birth date) is not about
+        # one ID: then the rules look at everything.
+        ids = None if writer.ids is None or None in writer.ids else frozenset(writer.ids)
         return DeliveryResult(path.name, "applied", delivery_id, spec.name, department,
-                              writer.applied, writer.rejected_count, skipped, stored_path=stored)
+                              writer.applied, writer.rejected_count, skipped, stored_path=stored,
+                              changed_ids=ids)
+
+    def _mapped(self, path: Path, size: int, rec, source, body, mapper, delivery_id: int):
+        """The body's rows, mapped a batch at a time: a large CSV in a second process
+        (:mod:`station.inbox.worker`), anything else here."""
+        if (source.format == "csv" and size >= WORKER_MIN_BYTES and isinstance(mapper, RowMapper)
+                and spare_core()):
+            limits = {"max_bytes": self.cfg.limits.max_bytes, "max_cell_chars": self.cfg.limits.max_cell_chars,
+                      "max_columns": self.cfg.limits.max_columns}
+            yield from mapped_batches(path, rec, limits, delivery_id, MAP_BATCH)
+            return
+        map_batch = getattr(mapper, "map_batch", None) or partial(map_rows, mapper)
+        while batch := list(islice(body, MAP_BATCH)):
+            yield map_batch(batch, delivery_id)
+
+    def finish(self) -> None:
+        """After the last file: build the indexes that bulk loads deferred (see
+        :mod:`station.register.apply`; a rule evaluation would build them otherwise)."""
+        build_deferred_indexes(self.conn)
 
     def _processed_folder(self) -> Path:
         folder = self.home.processed / time.strftime("%Y-%m")

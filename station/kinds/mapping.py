@@ -142,18 +142,26 @@ class RowMapper:
     def _by_columns(self, rows: Batch, delivery_id: int) -> list | None:
         """The batch mapped column by column, or None when it has to go row by row."""
         row_nos, cells = zip(*rows)
-        if min(map(len, cells)) < self._min_len:
+        widths = set(map(len, cells))
+        if min(widths) < self._min_len:
             return None                                   # short rows: missing cells
-        firsts = map(_FIRST_CELLS, cells)
+        if len(widths) == 1:                              # the usual: one transposition
+            columns = list(zip(*cells))
+            firsts, mapped = columns[:4], [columns[idx] for idx, *_ in self.plan]
+        else:
+            firsts = list(zip(*map(_FIRST_CELLS, cells))) if min(widths) >= 4 else None
+            mapped = list(zip(*map(self._take, cells)))
+        if firsts is None:
+            return None
         try:
             text = "\n".join(map("\n".join, firsts))
         except TypeError:                                 # not all text (Excel): rare
-            text = "\n".join("\n".join(map(str, c)) for c in map(_FIRST_CELLS, cells))
-        if _MAYBE_TOTALS.search(text):
+            text = "\n".join("\n".join(map(str, c)) for c in firsts)
+        if ("计" in text or "总数" in text) and _MAYBE_TOTALS.search(text):
             return None
         out: list[Any] = [repeat(None)] * self.width
         for (idx, p, fn, required, is_id, header), column_fn, col in zip(
-                self.plan, self._column_fns, zip(*map(self._take, cells))):
+                self.plan, self._column_fns, mapped):
             types = set(map(type, col))
             try:
                 if types <= _STR:

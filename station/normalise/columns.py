@@ -9,8 +9,10 @@ test over the column proves the common case:
 - text, names and codes that are already clean (no whitespace, nothing that NFKC
   folding or the invisible-character filter would change) come back as they are (codes
   upper-cased), tested on the column joined with newlines;
-- dates, months, years and repeated text are looked up in the per-cell functions'
-  caches with ``map(dict.get, …)``; only the misses go through the function;
+- dates and months already in ISO form (checked by a regular expression that knows
+  month lengths and leap years) come back as they are; others, years and repeated text
+  are looked up in the per-cell functions' caches with ``map(dict.get, …)``; only the
+  misses go through the function;
 - plain decimal amounts already in whole cents are ``map(float, …)``;
 - 18-character IDs of digits (and a final X) get their check character verified with
   ``map(int, …, 13)`` (see :mod:`station.normalise.ids`) and their birth dates through
@@ -21,6 +23,7 @@ Anything else falls back to the per-cell function, cell by cell.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from itertools import repeat
 from operator import and_, itemgetter, mod
@@ -38,6 +41,7 @@ _BIRTH = itemgetter(slice(6, 14))
 _LAST = itemgetter(17)
 _ELEVEN = repeat(11)
 _EMPTY = (None, None)
+_ONE = 1
 
 
 def _clean(cells: Column) -> str | None:
@@ -69,42 +73,92 @@ def _cached(cache: dict, fn: Callable[[Any], Any]) -> Callable[[Column], list]:
     return column
 
 
+def _spread(cells: Column, values: list) -> list:
+    """``values`` for the non-empty cells, None for the empty ones ("")."""
+    it = iter(values)
+    return [next(it) if c else None for c in cells]
+
+
+def _present(cells: Column) -> Column:
+    return list(filter(None, cells)) if "" in cells else cells
+
+
+def _already(pattern: re.Pattern, fallback: Callable[[Column], list]) -> Callable[[Column], list]:
+    """Cells that ``pattern`` proves to be in normal form already come back as they
+    are (empty ones as None); any other column goes to ``fallback``."""
+    def column(cells: Column) -> list:
+        present = _present(cells)
+        if pattern.fullmatch("\n".join(present)):
+            return list(cells) if present is cells else _spread(cells, present)
+        return fallback(cells)
+    return column
+
+
+# Years MIN_YEAR..MAX_YEAR (1850..2100), real month lengths, 29 February of leap years.
+_YEAR = r"(?:18[5-9]\d|19\d\d|20\d\d|2100)"
+_LEAP_DAY = (r"(?:18(?:5[26]|[68][048]|[79][26])|19(?:0[48]|[2468][048]|[13579][26])"
+             r"|20(?:[02468][048]|[13579][26]))-02-29")
+_ISO_DAY = (rf"(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+            rf"|(?:0[13578]|1[02])-31)|{_LEAP_DAY})")
+_ISO_DAYS = re.compile(rf"(?:{_ISO_DAY}\n)*{_ISO_DAY}|", re.ASCII)
+_ISO_MONTH = rf"{_YEAR}-(?:0[1-9]|1[0-2])"
+_ISO_MONTHS = re.compile(rf"(?:{_ISO_MONTH}\n)*{_ISO_MONTH}|", re.ASCII)
+
+
+def _clean_present(cells: Column) -> tuple[Column, str] | None:
+    present = _present(cells)
+    text = _clean(present)
+    return None if text is None else (present, text)
+
+
 def text_column(cells: Column) -> list:
-    if _clean(cells) is not None:
-        return list(cells)
+    clean = _clean_present(cells)
+    if clean is not None:
+        return list(cells) if clean[0] is cells else _spread(cells, clean[0])
     return _with_misses(cells, list(map(values._text_cache.get, cells)), normalise_text)
 
 
 def name_column(cells: Column) -> list:
-    if _clean(cells) is not None:
-        return list(cells)
+    clean = _clean_present(cells)
+    if clean is not None:
+        return list(cells) if clean[0] is cells else _spread(cells, clean[0])
     return _with_misses(cells, list(map(values._name_cache.get, cells)), normalise_name)
 
 
 def code_column(cells: Column) -> list:
-    text = _clean(cells)
-    if text is not None:
+    clean = _clean_present(cells)
+    if clean is not None:
+        present, text = clean
         upper = text.upper()
         if "E" not in upper:                   # no cell can be a number in E notation
-            return list(cells) if upper == text else upper.split("\n")
+            codes = list(present) if upper == text else upper.split("\n")
+            return codes if present is cells else _spread(cells, codes)
     return _with_misses(cells, list(map(values._code_cache.get, cells)), normalise_code)
 
 
 def amount_column(cells: Column) -> list:
     present = list(filter(None, cells))        # "" is an empty cell (None)
-    try:
+    if _PLAIN_AMOUNTS.fullmatch("\n".join(present)):
+        # Digits with at most two decimals: float() of the text is already in cents
+        # (round(x, 2) == x for such an x), which parse_amount returns as it is.
         numbers = list(map(float, present))
-    except ValueError:
-        return list(map(parse_amount, cells))
-    # Already in whole cents (parse_amount returns such a number as it is), finite, and
-    # no zero (which might be -0.0, returned as 0.0).
-    if (numbers != list(map(round, numbers, repeat(2))) or 0.0 in numbers
-            or any(map(math.isinf, numbers)) or any(map(math.isnan, numbers))):
-        return list(map(parse_amount, cells))
+    else:
+        try:
+            numbers = list(map(float, present))
+        except ValueError:
+            return list(map(parse_amount, cells))
+        # Already in whole cents (parse_amount returns such a number as it is), finite,
+        # and no zero (which might be -0.0, returned as 0.0).
+        if (numbers != list(map(round, numbers, repeat(2))) or 0.0 in numbers
+                or any(map(math.isinf, numbers)) or any(map(math.isnan, numbers))):
+            return list(map(parse_amount, cells))
     if len(present) == len(cells):
         return numbers
     it = iter(numbers)
     return [next(it) if c else None for c in cells]
+
+
+_PLAIN_AMOUNTS = re.compile(r"(?:\d{1,13}(?:\.\d{0,2})?\n)*\d{1,13}(?:\.\d{0,2})?|", re.ASCII)
 
 
 def int_column(cells: Column) -> list:
@@ -134,7 +188,7 @@ def id_column(cells: Column) -> tuple[list, list]:
                     born = [b if b is not None else _birth_date_valid(c[6:14])
                             for b, c in zip(born, cells)]
                 # _valid18: the check character first, then the birth date.
-                valid = [c == 1 and b for c, b in zip(checks, born)]
+                valid = list(map(and_, map(_ONE.__eq__, checks), born))
                 return list(cells), valid
     pairs = [_EMPTY if c == "" else (normalise_id(c) or _EMPTY) for c in cells]
     if n == 0:
@@ -155,8 +209,8 @@ COLUMN_NORMALISERS: dict[str, Callable[[Column], Any]] = {
     "text": text_column,
     "code": code_column,
     "subject": _per_cell(normalise_subject),
-    "date": _cached(dates._date_cache, parse_date),
-    "month": _cached(dates._month_cache, parse_month),
+    "date": _already(_ISO_DAYS, _cached(dates._date_cache, parse_date)),
+    "month": _already(_ISO_MONTHS, _cached(dates._month_cache, parse_month)),
     "year": _cached(dates._year_cache, parse_year),
     "amount": amount_column,
     "int": int_column,

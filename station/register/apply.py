@@ -21,20 +21,35 @@ two cases that make up a county's bulk loads:
 
 All of it happens inside the delivery's transaction: a crash or an error anywhere rolls
 back the rows, the dropped indexes and their rebuilding together.
+
+When the caller applies several deliveries in a row (``defer=True``: a county's first
+load is a roster and twelve months of payroll), an empty table's indexes that are not
+unique are not rebuilt at the end of its first delivery but once, after the last one
+(:func:`build_deferred_indexes`): the months after the first are then appended without
+updating an index over the whole payroll each. The indexes still to be built are written
+down in ``meta`` in the same transaction that dropped them; any later call of
+:func:`build_deferred_indexes` (every rule evaluation makes one) builds what a crash left.
+Only the unique natural-key index is needed to apply deliveries correctly, and it is
+always rebuilt at once.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
+from operator import itemgetter
 from typing import Any, Iterable
 
 from ..kinds.spec import KindSpec
 from .schema import kind_columns
 
 BATCH = 5000
-# Page cache while a delivery is written (KiB; the connection's usual one is 64 MB): the
-# indexes that a large delivery updates at random places stay in memory. Set back after.
-WRITE_CACHE_KIB = 256 * 1024
+# Page cache while a delivery is written (KiB; the connection's usual one is 64 MB): more
+# of the indexes that a large delivery updates at random places stay in memory. Set back after.
+WRITE_CACHE_KIB = 128 * 1024
+DEFERRED_KEY = "deferred_indexes"        # meta: {index name: CREATE statement}
+# A delivery of a kind keyed by ID number reports the IDs it wrote (RowWriter.ids), up to
+# this many, so that the rules re-evaluate only those (station.rules.scope).
+SCOPE_MAX_IDS = 20_000
 
 
 def upsert_sql(spec: KindSpec) -> str:
@@ -59,8 +74,10 @@ class RowWriter:
     Call :meth:`finish` once all rows are added (it flushes and rebuilds what was
     dropped); the caller's transaction must still be open then."""
 
-    def __init__(self, conn: sqlite3.Connection, spec: KindSpec, delivery_id: int):
+    def __init__(self, conn: sqlite3.Connection, spec: KindSpec, delivery_id: int, *,
+                 defer: bool = False):
         self.conn = conn
+        self.defer = defer
         self.spec = spec
         self.delivery_id = delivery_id
         self.sql = upsert_sql(spec)
@@ -69,6 +86,11 @@ class RowWriter:
         self.rejected: list[tuple] = []
         self.applied = 0
         self.rejected_count = 0
+        cols = list(kind_columns(spec))
+        # The IDs written, when the ID is part of the natural key (an upsert never moves a
+        # record to another ID); None when there are too many or the kind has none.
+        self.ids: set[str] | None = set() if "id_number" in spec.key else None
+        self._id_of = itemgetter(cols.index("id_number")) if self.ids is not None else None
         self.cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
         table = spec.table_name
@@ -87,13 +109,15 @@ class RowWriter:
     def add(self, row_no: int, values: list) -> None:
         values[-2] = self.delivery_id
         values[-1] = row_no
-        self.rows.append(values)
-        if len(self.rows) >= BATCH:
-            self.flush()
+        self.add_rows([values])
 
     def add_rows(self, rows: list) -> None:
         """Rows whose ``delivery_id`` and ``row_no`` are already filled in."""
         self.rows.extend(rows)
+        if self.ids is not None:
+            self.ids.update(map(self._id_of, rows))
+            if len(self.ids) > SCOPE_MAX_IDS:
+                self.ids = None
         if len(self.rows) >= BATCH:
             self.flush()
 
@@ -149,14 +173,19 @@ class RowWriter:
 
     def _rebuild(self) -> None:
         unique = self.unique
+        later = {name: sql for name, sql in self.dropped if name not in unique} if self.defer else {}
         # The unique one first: the replay needs the natural-key index and no other.
         for name, sql in sorted(self.dropped, key=lambda d: d[0] not in unique):
+            if name in later:
+                continue
             try:
                 self.conn.execute(sql)
             except sqlite3.IntegrityError:
                 if name not in unique:
                     raise
                 self._replay_as_upserts(sql)
+        if later:
+            _set_deferred(self.conn, {**deferred_indexes(self.conn), **later})
         self.dropped = []
 
     def _replay_as_upserts(self, unique_index_sql: str) -> None:
@@ -171,6 +200,41 @@ class RowWriter:
         conn.execute(f"INSERT INTO [{table}] ({cols}) SELECT {cols} FROM temp.station_replay"
                      f" WHERE true ORDER BY rowid {_on_conflict(self.spec)}")
         conn.execute("DROP TABLE temp.station_replay")
+
+
+def deferred_indexes(conn: sqlite3.Connection) -> dict[str, str]:
+    """Indexes dropped for a bulk load and not built yet: {name: CREATE statement}."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (DEFERRED_KEY,)).fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
+
+
+def _set_deferred(conn: sqlite3.Connection, indexes: dict[str, str]) -> None:
+    if indexes:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                     (DEFERRED_KEY, json.dumps(indexes, ensure_ascii=False)))
+    else:
+        conn.execute("DELETE FROM meta WHERE key = ?", (DEFERRED_KEY,))
+
+
+def build_deferred_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Build the indexes that bulk loads deferred (see the module docstring), in one write
+    transaction; the names built. Cheap when there are none."""
+    from .db import write_transaction
+    if not deferred_indexes(conn):
+        return []
+    with write_transaction(conn):
+        pending = deferred_indexes(conn)           # again, now that the lock is held
+        existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
+        conn.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
+        try:
+            for name, sql in pending.items():
+                if name not in existing:
+                    conn.execute(sql)
+        finally:
+            conn.execute(f"PRAGMA cache_size = {cache_size}")
+        _set_deferred(conn, {})
+    return list(pending)
 
 
 def _jsonable(cell: Any) -> Any:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import sqlite_utils
-
 from ..kinds.spec import KINDS, KindSpec
 
 SCHEMA_VERSION = 3     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
@@ -55,10 +53,11 @@ def kind_columns(spec: KindSpec) -> dict[str, type]:
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    db = sqlite_utils.Database(conn)
-    if db["meta"].exists() and conn.execute(
-            "SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),):
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() and \
+            conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),):
         return
+    import sqlite_utils          # only to create or upgrade: importing it costs every command 0.1 s
+    db = sqlite_utils.Database(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
         _create(db)
@@ -70,7 +69,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _create(db: sqlite_utils.Database) -> None:
+def _create(db: "sqlite_utils.Database") -> None:
     db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
 
     db["deliveries"].create({

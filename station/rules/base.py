@@ -53,6 +53,11 @@ class Rule:
     severity: str = "medium"
     has_period: bool = False
     has_amount: bool = False
+    # Every finding is about one ID (its subject) and reads only that ID's rows of the
+    # kind tables (see station.rules.scope): a small delivery re-evaluates only its IDs.
+    per_id: bool = False
+    # Or its own: (conn, changed kinds, changed IDs) -> station.rules.scope.Scope or None.
+    scope: Callable[..., Any] | None = None
 
 
 RULES: dict[str, Rule] = {}

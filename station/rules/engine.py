@@ -13,7 +13,8 @@ Before the rules run, the tables they read get fresh planner statistics when the
 grown a lot since the last ANALYZE (:func:`refresh_statistics`).
 
 ``kinds`` restricts an evaluation to the rules that read those kinds (a delivery can only
-change those rules' results).
+change those rules' results). ``ids`` further restricts the rules declared ``per_id`` to
+those ID numbers, when they are all that the deliveries changed (:mod:`station.rules.scope`).
 """
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ from typing import Any, Iterable
 
 from ..config import Config
 from ..kinds.spec import KINDS
+from ..register.apply import build_deferred_indexes
 from ..register.db import now_iso, write_transaction
 from .base import RULES, SEVERITIES, Context, Finding, Rule
+from .scope import Scope, id_scope, row_scope
 from . import definitions  # noqa: F401  (registers every rule)
 
 COMMON_PARAMS = {"enabled": True, "severity": None}
@@ -120,12 +123,16 @@ def _check_type(cfg: Config, rule: Rule, key: str, value: Any, default: Any) -> 
 
 def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None,
              kinds: Iterable[str] | None = None,
-             through_delivery: int | None = None) -> EvaluationResult:
+             through_delivery: int | None = None,
+             ids: Iterable[str] | None = None) -> EvaluationResult:
     """Run the rules and persist their anomalies in one write transaction.
 
     ``through_delivery``: the highest ledger id whose data this evaluation covers; it is
     recorded (meta ``evaluated_through_delivery``) in the same transaction, so that a run
-    killed before or during the evaluation is evaluated again by the next one."""
+    killed before or during the evaluation is evaluated again by the next one.
+
+    ``ids``: with ``kinds``, the ID numbers the deliveries wrote, when that is all they
+    changed; rules declared ``per_id`` then re-evaluate those IDs only."""
     as_of = as_of or dt.date.today()
     settings = rule_settings(cfg)
     changed = set(kinds) if kinds is not None else None
@@ -135,22 +142,43 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
     started = time.perf_counter()
     started_at = now_iso()
     tables = {KINDS[k].table_name for s in chosen for k in s.rule.kinds if k in KINDS}
+    build_deferred_indexes(conn)        # left by a bulk load that did not finish its run
     result.analyzed = refresh_statistics(conn, tables | {"anomalies"})
     result.analyze_seconds = time.perf_counter() - started
 
-    findings: dict[str, list[Finding]] = {}
-    shared: dict[str, Any] = {}
+    scope = sorted(set(ids)) if ids is not None and changed is not None else None
+    scoped = {s.rule.id for s in chosen if scope is not None and s.rule.per_id}
+    own: dict[str, Scope] = {}                 # rules that scope themselves
     for s in chosen:
-        t0 = time.perf_counter()
-        ctx = Context(conn, as_of, s.params, shared)
-        findings[s.rule.id] = list(s.rule.find(ctx))
-        result.rule_seconds[s.rule.id] = time.perf_counter() - t0
-        result.per_rule[s.rule.id] = len(findings[s.rule.id])
+        if scope is not None and s.rule.scope is not None and s.rule.id not in scoped:
+            plan = s.rule.scope(conn, changed, scope)
+            if plan is not None:
+                own[s.rule.id] = plan
+    findings: dict[str, list[Finding]] = {}
+
+    def run(settings: list[RuleSettings]) -> None:
+        shared: dict[str, Any] = {}
+        for s in settings:
+            t0 = time.perf_counter()
+            ctx = Context(conn, as_of, s.params, shared)
+            findings[s.rule.id] = list(s.rule.find(ctx))
+            result.rule_seconds[s.rule.id] = time.perf_counter() - t0
+            result.per_rule[s.rule.id] = len(findings[s.rule.id])
+
+    run([s for s in chosen if s.rule.id not in scoped and s.rule.id not in own])
+    if scoped:
+        with id_scope(conn, scope, {k for s in chosen if s.rule.id in scoped for k in s.rule.kinds}):
+            run([s for s in chosen if s.rule.id in scoped])
+    for s in chosen:
+        if s.rule.id in own:
+            with row_scope(conn, own[s.rule.id].rows):
+                run([s])
 
     with write_transaction(conn):
         stamp = now_iso()
         for s in chosen:
-            _persist(conn, s, findings[s.rule.id], as_of, stamp, result)
+            subjects = scope if s.rule.id in scoped else own[s.rule.id].subjects if s.rule.id in own else None
+            _persist(conn, s, findings[s.rule.id], as_of, stamp, result, subjects=subjects)
         result.open_count = conn.execute(
             "SELECT count(*) FROM anomalies WHERE data_status = 'open'").fetchone()[0]
         result.seconds = time.perf_counter() - started
@@ -200,12 +228,19 @@ def refresh_statistics(conn: sqlite3.Connection, tables: Iterable[str]) -> list[
 
 
 def _persist(conn: sqlite3.Connection, s: RuleSettings, found: list[Finding], as_of: dt.date,
-             stamp: str, result: EvaluationResult) -> None:
+             stamp: str, result: EvaluationResult, subjects: list[str] | None = None) -> None:
+    """``subjects``: the rule was evaluated for these subjects only; others are untouched."""
     rule = s.rule
-    existing = {(subject, period): (aid, status, amount)
-                for aid, subject, period, status, amount in conn.execute(
-                    "SELECT id, subject, period, data_status, amount FROM anomalies WHERE rule = ?",
-                    (rule.id,))}
+    if subjects is None:
+        rows = conn.execute("SELECT id, subject, period, data_status, amount FROM anomalies WHERE rule = ?",
+                            (rule.id,))
+    else:
+        rows = conn.execute("SELECT id, subject, period, data_status, amount FROM anomalies WHERE rule = ?"
+                            " AND subject IN (SELECT value FROM json_each(?))",
+                            (rule.id, json.dumps(subjects, ensure_ascii=False)))
+        inside = set(subjects)
+        found = [f for f in found if f.subject in inside]
+    existing = {(subject, period): (aid, status, amount) for aid, subject, period, status, amount in rows}
     inserts, updates, events = [], [], []
     seen = set()
     day = as_of.isoformat()

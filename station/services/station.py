@@ -96,10 +96,15 @@ class Station:
             self._log_result(result)
             if on_result:
                 on_result(result)
+        try:
+            pipeline.finish()
+        except (sqlite3.Error, OSError) as e:
+            raise storage_error(e, "建立登记库索引") from e
         if evaluate:
             through, kinds = self.pending_evaluation()
             if kinds:
-                report.evaluation = self._evaluate_logged(as_of, kinds, through)
+                report.evaluation = self._evaluate_logged(as_of, kinds, through,
+                                                          self._changed_ids(report, through))
         return report
 
     def _last_delivery_id(self) -> int:
@@ -127,15 +132,30 @@ class Station:
             f"文件「{name}」已导入登记库，但把原件移到 processed/ 或 rejected/ 时失败（{detail}）。"
             f"原件仍在收件箱中；问题解决后再次导入会自动补完归档，不会重复导入。{STORAGE_ADVICE[kind]}", kind)
 
+    def _evaluated_through(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (META_EVALUATED,)).fetchone()
+        return int(row[0]) if row and str(row[0]).isdigit() else 0
+
     def pending_evaluation(self) -> tuple[int, set[str]]:
         """(highest ledger id, kinds applied since the last evaluation that saw them)."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (META_EVALUATED,)).fetchone()
-        done = int(row[0]) if row and str(row[0]).isdigit() else 0
+        done = self._evaluated_through()
         through = self.conn.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
         kinds = {k for (k,) in self.conn.execute(
             "SELECT DISTINCT kind FROM deliveries WHERE id > ? AND status = 'applied' AND kind IS NOT NULL",
             (done,))}
         return through, kinds
+
+    def _changed_ids(self, report: IngestReport, through: int) -> set[str] | None:
+        """The IDs written by the deliveries awaiting evaluation, when this run applied all
+        of them and each said which IDs it wrote (rules about one ID at a time then
+        re-evaluate only those: station.rules.scope); otherwise None (evaluate everything)."""
+        pending = {i for (i,) in self.conn.execute(
+            "SELECT id FROM deliveries WHERE id > ? AND id <= ? AND status = 'applied' AND kind IS NOT NULL",
+            (self._evaluated_through(), through))}
+        written = {r.delivery_id: r.changed_ids for r in report.applied}
+        if not pending or any(written.get(i) is None for i in pending):
+            return None
+        return set().union(*(written[i] for i in pending))
 
     def _log_result(self, r: DeliveryResult) -> None:
         sha = ""
@@ -154,10 +174,10 @@ class Station:
         else:
             log.info("delivery %s rejected sha=%s (reason in the ledger)", r.delivery_id, sha or "-")
 
-    def _evaluate_logged(self, as_of, kinds, through=None):
+    def _evaluate_logged(self, as_of, kinds, through=None, ids=None):
         from ..rules.engine import evaluate
         try:
-            ev = evaluate(self.conn, self.cfg, as_of, kinds=kinds, through_delivery=through)
+            ev = evaluate(self.conn, self.cfg, as_of, kinds=kinds, through_delivery=through, ids=ids)
         except (sqlite3.Error, OSError) as e:
             log.error("evaluation failed: storage error kind=%s class=%s", storage_kind(e), type(e).__name__)
             raise storage_error(e, "比对（重新运行规则）") from e

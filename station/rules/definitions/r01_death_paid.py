@@ -63,4 +63,5 @@ register(Rule(
     find=find,
     severity="high",
     has_amount=True,
+    per_id=True,
 ))

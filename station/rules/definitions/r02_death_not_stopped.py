@@ -48,4 +48,5 @@ register(Rule(
     find=find,
     defaults={"grace_days": 30},
     severity="high",
+    per_id=True,
 ))

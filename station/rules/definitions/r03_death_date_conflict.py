@@ -61,4 +61,5 @@ register(Rule(
     find=find,
     defaults={"max_days": 7},
     severity="medium",
+    per_id=True,
 ))

@@ -10,16 +10,18 @@ adjacent swap away from theirs is generated in SQL and looked up through the per
 index (about 200 index probes per unmatched record; the register is never scanned).
 
 A county's death lists hold thousands of people who were never insured, and 200 probes
-each then cost seconds. From ``FAST_FROM`` unmatched IDs on, the same neighbourhood is
-searched in two parts (:func:`fast_probe`): a register ID with a correct GB 11643 check
-character is one of the at most 35 variants that have one (a substitution at one
-position leaves exactly one digit that makes the check come right); the few register IDs
+each then cost seconds. The rule therefore searches the same neighbourhood in two parts
+(:func:`fast_probe`): a register ID with a correct GB 11643 check character is one of the
+at most 35 variants that have one (a substitution at one position leaves exactly one
+digit that makes the check come right; a valid ID has none at all); the few register IDs
 without one (``id_number_valid`` is not 1) are compared with the unmatched IDs in
-Python. The hits are the PROBE_SQL hits, in the same order (the tests hold both to it).
+Python. The hits are exactly PROBE_SQL's, in the same order: PROBE_SQL stays the
+definition, and the tests hold fast_probe to it.
 """
 from __future__ import annotations
 
 from ..base import Context, Finding, Rule, register
+from ..scope import Scope
 from ..evidence import Evidence, build
 from ...normalise import names_equal, names_homophone
 from ._common import DEATH_CTES, SOURCE_TITLES, TERMINAL_SQL, as_json
@@ -74,8 +76,6 @@ def variants(id18: str) -> list[str]:
     out += [id18[:i] + id18[i + 1] + id18[i] + id18[i + 2:] for i in range(17) if id18[i] != id18[i + 1]]
     return out
 
-
-FAST_FROM = 200
 
 # GB 11643 weights: an ID is valid when sum(value * weight) % 11 == 1, X counting as 10.
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2, 1)
@@ -171,6 +171,57 @@ def fast_probe(conn, ids: list[str]) -> list[tuple]:
     return [row for _, row in sorted(hits.values(), key=lambda h: h[0])]
 
 
+# Rows of the death tables by ID (the scope's candidates, see scope()): the IDs in
+# :near, and every ID with a character that no variant has (a short scan). More rows than
+# are death records do no harm: the rule picks the death records among them.
+NEAR_SQL = """
+SELECT 'household_deaths', h.rowid, h.id_number
+  FROM json_each(:near) AS j CROSS JOIN household_deaths AS h ON h.id_number = j.value
+UNION ALL
+SELECT 'cremations', c.rowid, c.id_number
+  FROM json_each(:near) AS j CROSS JOIN cremations AS c ON c.id_number = j.value
+UNION ALL
+SELECT 'household_deaths', rowid, id_number FROM household_deaths
+ WHERE length(id_number) = 18 AND id_number GLOB '*[^0-9X]*'
+UNION ALL
+SELECT 'cremations', rowid, id_number FROM cremations
+ WHERE length(id_number) = 18 AND id_number GLOB '*[^0-9X]*'
+"""
+
+
+def scope(conn, kinds: set[str], ids: list[str]) -> Scope | None:
+    """When only death records came (``ids`` their IDs; the register is unchanged): the
+    register persons one edit away from a new unmatched ID are the only ones whose
+    finding can change — a new record changes no other record's candidates. Their
+    findings depend on the unmatched records one edit away from them and the ID-less
+    cremations of their name; those rows are all the rule needs to see."""
+    if not kinds <= {"household_deaths", "cremations"}:
+        return None
+    new = [r[0] for r in conn.execute(
+        "SELECT value FROM json_each(?) WHERE length(value) = 18"
+        " AND NOT EXISTS (SELECT 1 FROM persons WHERE id_number = value)", (as_json(ids),))]
+    people: dict[str, str] = {}                       # ID -> name
+    if new:
+        people = {pid: pname for _, _, pid, pname, _ in fast_probe(conn, new)}
+    rows: dict[str, list[int]] = {"household_deaths": [], "cremations": []}
+    if people:
+        # The death records one edit away from them: those whose ID is a variant of
+        # theirs, and those with a character outside ALPHABET (no variant has one).
+        by_head: dict[str, list[str]] = {}
+        by_tail: dict[str, list[str]] = {}
+        for pid in people:                # one edit away: same first 10 or same last 7
+            by_head.setdefault(pid[:10], []).append(pid)
+            by_tail.setdefault(pid[11:], []).append(pid)
+        near = [v for pid in people for v in variants(pid)]
+        for kind, rid, rec_id in conn.execute(NEAR_SQL, {"near": as_json(near)}):
+            if any(difference(rec_id, pid) for pid in by_head.get(rec_id[:10], []) + by_tail.get(rec_id[11:], [])):
+                rows[kind].append(rid)
+        rows["cremations"] += [r[0] for r in conn.execute(
+            "SELECT rowid FROM cremations WHERE id_number IS NULL"
+            " AND name IN (SELECT value FROM json_each(?))", (as_json(set(people.values())),))]
+    return Scope(sorted(people), rows)
+
+
 def difference(record_id: str, person_id: str) -> str | None:
     """How two 18-character IDs differ, in words, when it is one substitution or one adjacent
     swap; None otherwise."""
@@ -197,9 +248,7 @@ def find(ctx: Context):
     ids = list(by_id)
     qualifying: dict[int, dict[int, str]] = {}    # record index -> {person rowid: difference}
     if ids:
-        hits = (fast_probe(conn, ids) if len(ids) >= FAST_FROM else conn.execute(
-            PROBE_SQL, {"ids": as_json(ids), "alphabet": as_json(ALPHABET)}))
-        for k, prow, pid, pname, status in hits:
+        for k, prow, pid, pname, status in fast_probe(conn, ids):
             for n in by_id[ids[k]]:
                 kind, rrow, rid_id, rname, death_date = records[n]
                 if names_equal(rname, pname) or names_homophone(rname, pname):
@@ -259,4 +308,5 @@ register(Rule(
                  "身份证件，确认是否同一人；如是，按死亡人员办理停保并检查待遇发放。"),
     find=find,
     severity="medium",
+    scope=scope,
 ))

@@ -59,4 +59,5 @@ register(Rule(
     find=find,
     defaults={"grace_days": 30},
     severity="low",
+    per_id=True,
 ))

@@ -62,4 +62,5 @@ register(Rule(
     find=find,
     defaults={"grace_days": 30, "eligible_levels": ["一级", "二级"]},
     severity="high",
+    per_id=True,
 ))

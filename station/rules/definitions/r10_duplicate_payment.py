@@ -64,4 +64,5 @@ register(Rule(
     severity="high",
     has_period=True,
     has_amount=True,
+    per_id=True,
 ))

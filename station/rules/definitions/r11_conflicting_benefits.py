@@ -60,4 +60,5 @@ register(Rule(
     defaults={"exclusive": [["基本养老金", "失业保险金"]]},
     severity="high",
     has_period=True,
+    per_id=True,
 ))

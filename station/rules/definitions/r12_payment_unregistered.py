@@ -56,4 +56,5 @@ register(Rule(
     find=find,
     severity="high",
     has_amount=True,
+    per_id=True,
 ))

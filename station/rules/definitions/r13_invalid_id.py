@@ -55,4 +55,5 @@ register(Rule(
                  "请调阅身份证件或户籍信息核对，更正登记库中的号码。"),
     find=find,
     severity="low",
+    per_id=True,
 ))

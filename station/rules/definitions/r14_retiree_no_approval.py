@@ -58,4 +58,5 @@ register(Rule(
     find=find,
     defaults={"since": dt.date(2025, 1, 1), "required_documents": ["退休审批表"]},
     severity="medium",
+    per_id=True,
 ))

@@ -79,4 +79,5 @@ register(Rule(
     find=find,
     defaults={"min_age": 100},
     severity="low",
+    per_id=True,
 ))

@@ -1,0 +1,104 @@
+"""Reading and mapping a large CSV delivery in a second process, while this one writes.
+
+A county's roster or month of payroll spends about as long being read and normalised as
+being written to SQLite. :func:`mapped_batches` starts a child process that reads the
+file and maps it batch by batch (exactly what :meth:`RowMapper.map_batch` gives in
+process) and sends the results through a pipe; the caller writes each batch while the
+child maps the next. The pipe holds about one batch, so the child never runs far ahead
+and memory stays bounded. It does so only when a core is free (:func:`spare_core`): on a
+machine whose cores are busy, passing rows between processes only adds work.
+
+The child only reads the file: the register, its transaction and the ledger stay with
+the caller. An exception in the child (an unreadable line, a bug) is raised again in the
+caller, where the pipeline handles it as it would in process. A child that dies without
+a word (killed from outside) raises OSError, which leaves the file in the inbox.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from itertools import dropwhile, islice
+from pathlib import Path
+from typing import Iterator
+
+from ..kinds.mapping import BatchResult, row_mapper
+from ..kinds.recognise import Recognition
+
+# Files from this size on are mapped in a second process (CSV only: Excel sheets are
+# read whole by calamine, and JSON is small). Below it, starting Python costs more than
+# it saves.
+WORKER_MIN_BYTES = 16 * 1024 * 1024
+_END = b""
+
+
+def spare_core() -> bool:
+    """Whether a second process would get a core of its own: on a machine whose cores
+    are all busy already, passing the rows between processes only adds work."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores >= 2
+    return cores >= 2 and load < cores - 0.5
+
+
+class _Failure:
+    def __init__(self, exc: BaseException):
+        try:
+            pickle.dumps(exc)
+            self.exc = exc
+        except Exception:
+            self.exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def mapped_batches(path: Path, rec: Recognition, limits: dict, delivery_id: int,
+                   batch_rows: int) -> Iterator[BatchResult]:
+    """(rows, rejected, skipped) for each batch of the body of ``path`` (the rows after
+    the header ``rec`` found), mapped in a child process."""
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_work, args=(sender, str(path), rec, limits, delivery_id, batch_rows),
+                       name="station-map", daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                data = receiver.recv_bytes()
+            except EOFError:
+                raise OSError(f"读取进程意外退出（退出码 {proc.exitcode}）") from None
+            if data == _END:
+                return
+            result = pickle.loads(data)
+            if isinstance(result, _Failure):
+                raise result.exc
+            yield result
+    finally:
+        receiver.close()
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(10)
+
+
+def _work(sender, path: str, rec: Recognition, limits: dict, delivery_id: int, batch_rows: int) -> None:
+    from ..formats import open_rows
+    try:
+        mapper = row_mapper(rec)
+        with open_rows(path, **limits) as source:
+            body = dropwhile(lambda row: row[0] <= rec.header_row, source)
+            while batch := list(islice(body, batch_rows)):
+                sender.send_bytes(pickle.dumps(mapper.map_batch(batch, delivery_id), protocol=5))
+        sender.send_bytes(_END)
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass                          # the caller stopped reading
+    except BaseException as e:        # noqa: BLE001 — every failure goes to the caller
+        try:
+            sender.send_bytes(pickle.dumps(_Failure(e), protocol=5))
+        except OSError:
+            pass
+    finally:
+        sender.close()
