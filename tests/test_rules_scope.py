@@ -113,3 +113,38 @@ def test_scoped_equals_full(tmp_path, monkeypatch):
     assert (True, True) in calls                       # the scoped path really ran
     a, e = state(scoped)
     assert {x[8] for x in a} == {"open", "cleared"}    # deliveries both raised and cleared anomalies
+
+
+def test_a_new_day_evaluates_whole_before_scoping(tmp_path):
+    """Findings depend on the day too: on the first delivery of a new day the rules are
+    run whole, so a pensioner who turned 100 since yesterday is found even though the
+    delivery is about someone else; later that day small deliveries are scoped again."""
+    from test_rules_support import anomalies, deliver, make_id, person
+
+    st = Station.open(Home(tmp_path / "h").ensure())
+    old = make_id("19261120", 1)                      # 100 on 2026-11-20
+    other = make_id("19500101", 2)
+    day1, day2 = dt.date(2026, 11, 15), dt.date(2026, 11, 25)
+    deliver(st, "persons", [person(old, "甲", birth="1926-11-20"), person(other, "乙")], as_of=day1)
+    assert old not in anomalies(st, "CENTENARIAN_CHECK")
+
+    newer = make_id("19270101", 3)                    # not 100 yet on day 2
+    deliver(st, "persons", [person(other, "乙"), person(newer, "丙", birth="1927-01-01")], as_of=day2)
+    assert old in {s for s, _ in anomalies(st, "CENTENARIAN_CHECK")}
+
+    # The same day again: only the delivery's IDs are re-evaluated (the whole-run day is
+    # recorded), and the earlier finding stays.
+    import station.rules.engine as engine
+    seen = []
+    real = engine.id_scope
+
+    def spy(conn, ids, kinds=None):
+        seen.append(set(ids))
+        return real(conn, ids, kinds)
+    engine.id_scope = spy
+    try:
+        deliver(st, "persons", [person(other, "乙")], as_of=day2)
+    finally:
+        engine.id_scope = real
+    assert seen == [{other}]
+    assert old in {s for s, _ in anomalies(st, "CENTENARIAN_CHECK")}

@@ -277,10 +277,11 @@ class Pipeline:
         while batch := list(islice(body, MAP_BATCH)):
             yield map_batch(batch, delivery_id)
 
-    def finish(self) -> None:
+    def finish(self) -> list[str]:
         """After the last file: build the indexes that bulk loads deferred (see
-        :mod:`station.register.apply`; a rule evaluation would build them otherwise)."""
-        build_deferred_indexes(self.conn)
+        :mod:`station.register.apply`; a rule evaluation would build them otherwise);
+        their names."""
+        return build_deferred_indexes(self.conn)
 
     def _processed_folder(self) -> Path:
         folder = self.home.processed / time.strftime("%Y-%m")

@@ -147,10 +147,15 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
     result.analyze_seconds = time.perf_counter() - started
 
     scope = sorted(set(ids)) if ids is not None and changed is not None else None
-    scoped = {s.rule.id for s in chosen if scope is not None and s.rule.per_id}
+    # A rule may be limited to some IDs only when its other findings are current: it was
+    # last evaluated whole on this same day (findings also depend on the day: grace periods).
+    whole_on = _whole_as_of(conn)
+    current = {s.rule.id for s in chosen if whole_on.get(s.rule.id) == as_of.isoformat()}
+    scoped = {s.rule.id for s in chosen if scope is not None and s.rule.per_id and s.rule.id in current}
     own: dict[str, Scope] = {}                 # rules that scope themselves
     for s in chosen:
-        if scope is not None and s.rule.scope is not None and s.rule.id not in scoped:
+        if scope is not None and s.rule.scope is not None and s.rule.id not in scoped \
+                and s.rule.id in current:
             plan = s.rule.scope(conn, changed, scope)
             if plan is not None:
                 own[s.rule.id] = plan
@@ -190,7 +195,23 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
         if through_delivery is not None:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('evaluated_through_delivery', ?)",
                          (str(through_delivery),))
+        whole_on.update({s.rule.id: as_of.isoformat() for s in chosen
+                         if s.rule.id not in scoped and s.rule.id not in own})
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                     (META_WHOLE_AS_OF, json.dumps(whole_on, sort_keys=True)))
     return result
+
+
+META_WHOLE_AS_OF = "rules_evaluated_whole_as_of"     # meta: {rule id: as_of of its last whole run}
+
+
+def _whole_as_of(conn: sqlite3.Connection) -> dict[str, str]:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_WHOLE_AS_OF,)).fetchone()
+    try:
+        value = json.loads(row[0]) if row and row[0] else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 ANALYZE_MIN_ROWS = 10_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -96,10 +97,13 @@ class Station:
             self._log_result(result)
             if on_result:
                 on_result(result)
+        t0 = time.perf_counter()
         try:
-            pipeline.finish()
+            built = pipeline.finish()
         except (sqlite3.Error, OSError) as e:
             raise storage_error(e, "建立登记库索引") from e
+        if built:
+            log.info("deferred indexes built: %d seconds=%.2f", len(built), time.perf_counter() - t0)
         if evaluate:
             through, kinds = self.pending_evaluation()
             if kinds:
@@ -181,8 +185,9 @@ class Station:
         except (sqlite3.Error, OSError) as e:
             log.error("evaluation failed: storage error kind=%s class=%s", storage_kind(e), type(e).__name__)
             raise storage_error(e, "比对（重新运行规则）") from e
-        log.info("evaluation as_of=%s rules=%d new=%d cleared=%d reopened=%d open=%d seconds=%.2f",
-                 ev.as_of, len(ev.rules), ev.new, ev.cleared, ev.reopened, ev.open_count, ev.seconds)
+        log.info("evaluation as_of=%s rules=%d scoped_ids=%s new=%d cleared=%d reopened=%d open=%d seconds=%.2f"
+                 " (statistics %.2f)", ev.as_of, len(ev.rules), "-" if ids is None else len(ids), ev.new,
+                 ev.cleared, ev.reopened, ev.open_count, ev.seconds, ev.analyze_seconds)
         return ev
 
     # ------------------------------------------------------------------ rules
