@@ -85,3 +85,22 @@ def test_a_worker_killed_from_outside_leaves_the_file_in_the_inbox(tmp_path, mon
     assert (home.inbox / "agency" / "p.csv").exists()
     assert st.conn.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
     assert st.conn.execute("SELECT count(*) FROM persons").fetchone() == (0,)
+
+
+def test_a_worker_that_cannot_start_means_mapping_here(tmp_path, monkeypatch, caplog):
+    import os
+
+    from station.inbox import worker
+    # The child runs os._exit with the wrong arguments: it dies before its first batch.
+    monkeypatch.setattr(worker, "_work", os._exit)
+    monkeypatch.setattr(pipeline, "WORKER_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "spare_core", lambda: True)
+    home = Home(tmp_path / "h").ensure()
+    (home.inbox / "agency" / "p.csv").write_text(
+        "公民身份号码,姓名,参保状态\n" + "440303196106231371,张三,退休\n" * 3000, encoding="utf-8")
+    st = Station.open(home)
+    with caplog.at_level("WARNING", logger="station"):
+        [r] = st.ingest(evaluate=False).results
+    assert r.status == "applied" and r.rows_applied == 3000
+    assert st.conn.execute("SELECT count(*) FROM persons").fetchone() == (1,)
+    assert any("mapping in this process" in m for m in caplog.messages)

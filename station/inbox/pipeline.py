@@ -27,12 +27,13 @@ from typing import Callable, Iterator
 from ..config import Config
 from ..formats import UnreadableFile, open_rows
 from ..home import Home
+from ..log import log
 from ..kinds.mapping import RowMapper, map_rows, row_mapper
 from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
 from ..register.db import now_iso, sync_wal, write_transaction
-from .worker import WORKER_MIN_BYTES, mapped_batches, spare_core
+from .worker import WORKER_MIN_BYTES, WorkerUnavailable, mapped_batches, spare_core
 
 IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
            ".*", "README.md", "*.reason.txt")
@@ -271,8 +272,18 @@ class Pipeline:
                 and spare_core()):
             limits = {"max_bytes": self.cfg.limits.max_bytes, "max_cell_chars": self.cfg.limits.max_cell_chars,
                       "max_columns": self.cfg.limits.max_columns}
-            yield from mapped_batches(path, rec, limits, delivery_id, MAP_BATCH)
-            return
+            batches = mapped_batches(path, rec, limits, delivery_id, MAP_BATCH)
+            try:
+                first = next(batches, None)
+            except WorkerUnavailable as e:
+                # The child could not start or died before its first batch: nothing is
+                # lost, the rows are mapped here instead.
+                log.warning("mapping worker unavailable (%s); mapping in this process", e.cause)
+            else:
+                if first is not None:
+                    yield first
+                    yield from batches
+                return
         map_batch = getattr(mapper, "map_batch", None) or partial(map_rows, mapper)
         while batch := list(islice(body, MAP_BATCH)):
             yield map_batch(batch, delivery_id)

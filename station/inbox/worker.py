@@ -10,8 +10,10 @@ machine whose cores are busy, passing rows between processes only adds work.
 
 The child only reads the file: the register, its transaction and the ledger stay with
 the caller. An exception in the child (an unreadable line, a bug) is raised again in the
-caller, where the pipeline handles it as it would in process. A child that dies without
-a word (killed from outside) raises OSError, which leaves the file in the inbox.
+caller, where the pipeline handles it as it would in process. A child that cannot start
+or dies before its first batch raises :class:`WorkerUnavailable` (the caller then maps in
+process); one that dies later without a word (killed from outside) raises OSError, which
+leaves the file in the inbox.
 """
 from __future__ import annotations
 
@@ -49,6 +51,15 @@ def spare_core() -> bool:
     return cores >= 2 and load < cores - 0.5
 
 
+class WorkerUnavailable(OSError):
+    """The child could not be started, or exited before sending its first batch: the
+    caller has received nothing and can map in process instead."""
+
+    def __init__(self, cause: str):
+        super().__init__(f"读取进程未能启动（{cause}）")
+        self.cause = cause
+
+
 class _Failure:
     def __init__(self, exc: BaseException):
         try:
@@ -66,14 +77,24 @@ def mapped_batches(path: Path, rec: Recognition, limits: dict, delivery_id: int,
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_work, args=(sender, str(path), rec, limits, delivery_id, batch_rows),
                        name="station-map", daemon=True)
-    proc.start()
+    try:
+        proc.start()
+    except (OSError, RuntimeError) as e:
+        receiver.close()
+        sender.close()
+        raise WorkerUnavailable(type(e).__name__) from None
     sender.close()
+    received = False
     try:
         while True:
             try:
                 data = receiver.recv_bytes()
             except EOFError:
+                proc.join(5)
+                if not received:
+                    raise WorkerUnavailable(f"exit code {proc.exitcode}") from None
                 raise OSError(f"读取进程意外退出（退出码 {proc.exitcode}）") from None
+            received = True
             if data == _END:
                 return
             result = pickle.loads(data)
