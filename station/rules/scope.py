@@ -24,6 +24,7 @@ The copies exist only inside the ``with`` block and only on this connection.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,24 +43,29 @@ class Scope:
     rows: dict[str, list[int]]           # kind -> rowids: the rule sees only these rows
 
 
+def _temp_copy(conn: sqlite3.Connection, spec, made: list[str], source: str, params: tuple = ()) -> None:
+    """A TEMP table shadowing ``spec``'s table, filled from ``source`` (a FROM clause
+    naming the main table as ``t``, with its conditions), with the kind's indexes."""
+    table = spec.table_name
+    cols = ", ".join(f"[{c}]" for c in kind_columns(spec))
+    conn.execute(_kind_ddl(spec).replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+    made.append(table)
+    picked = ", ".join(f"t.[{c}]" for c in kind_columns(spec))
+    conn.execute(f"INSERT INTO temp.[{table}] (rowid, {cols}) SELECT t.rowid, {picked} {source}", params)
+    for n, index in enumerate(KIND_INDEXES.get(spec.name, [])):
+        conn.execute(f"CREATE INDEX temp.[station_scope_{table}_{n}] ON [{table}]"
+                     f" ({', '.join(f'[{c}]' for c in index)})")
+
+
 @contextmanager
 def row_scope(conn: sqlite3.Connection, rows: dict[str, list[int]]) -> Iterator[None]:
     """Within the block, the tables of the kinds in ``rows`` hold only those rowids."""
-    import json
     made: list[str] = []
     try:
         for kind, rowids in rows.items():
             spec = KINDS[kind]
-            table = spec.table_name
-            cols = ", ".join(f"[{c}]" for c in kind_columns(spec))
-            conn.execute(_kind_ddl(spec).replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
-            made.append(table)
-            conn.execute(f"INSERT INTO temp.[{table}] (rowid, {cols}) SELECT t.rowid, {cols}"
-                         f" FROM json_each(?) AS j CROSS JOIN main.[{table}] AS t ON t.rowid = j.value",
-                         (json.dumps(sorted(set(rowids))),))
-            for n, index in enumerate(KIND_INDEXES.get(spec.name, [])):
-                conn.execute(f"CREATE INDEX temp.[station_scope_{table}_{n}] ON [{table}]"
-                             f" ({', '.join(f'[{c}]' for c in index)})")
+            _temp_copy(conn, spec, made, f"FROM json_each(?) AS j CROSS JOIN main.[{spec.table_name}] AS t"
+                       " ON t.rowid = j.value", (json.dumps(sorted(set(rowids))),))
         yield
     finally:
         for table in reversed(made):
@@ -77,17 +83,9 @@ def id_scope(conn: sqlite3.Connection, ids: Iterable[str], kinds: Iterable[str] 
         made.append("station_scope_ids")
         conn.executemany("INSERT OR IGNORE INTO temp.station_scope_ids VALUES (?)", ((i,) for i in ids))
         for spec in ID_TABLES:
-            if wanted is not None and spec.name not in wanted:
-                continue
-            table = spec.table_name
-            cols = ", ".join(f"[{c}]" for c in kind_columns(spec))
-            conn.execute(_kind_ddl(spec).replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
-            made.append(table)
-            conn.execute(f"INSERT INTO temp.[{table}] (rowid, {cols}) SELECT rowid, {cols} FROM main.[{table}]"
-                         " WHERE id_number IN (SELECT id FROM temp.station_scope_ids)")
-            for n, index in enumerate(KIND_INDEXES.get(spec.name, [])):
-                conn.execute(f"CREATE INDEX temp.[station_scope_{table}_{n}] ON [{table}]"
-                             f" ({', '.join(f'[{c}]' for c in index)})")
+            if wanted is None or spec.name in wanted:
+                _temp_copy(conn, spec, made, f"FROM main.[{spec.table_name}] AS t"
+                           " WHERE t.id_number IN (SELECT id FROM temp.station_scope_ids)")
         yield
     finally:
         for table in reversed(made):
