@@ -59,6 +59,16 @@ def test_a_file_unreadable_half_way_is_rejected_with_the_same_reason(tmp_path, m
     assert here[0][0].get("persons", []) == []
 
 
+def roster_for_the_worker(tmp_path, monkeypatch, rows: int):
+    """A station whose inbox holds a roster of ``rows`` rows that will go to the worker."""
+    monkeypatch.setattr(pipeline, "WORKER_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "spare_core", lambda: True)
+    home = Home(tmp_path / "h").ensure()
+    (home.inbox / "agency" / "p.csv").write_text(
+        "公民身份号码,姓名,参保状态\n" + "440303196106231371,张三,退休\n" * rows, encoding="utf-8")
+    return Station.open(home), home
+
+
 def test_a_worker_killed_from_outside_leaves_the_file_in_the_inbox(tmp_path, monkeypatch):
     import os
     import signal
@@ -73,12 +83,7 @@ def test_a_worker_killed_from_outside_leaves_the_file_in_the_inbox(tmp_path, mon
                 os.kill(child.pid, signal.SIGKILL)
         yield from it
     monkeypatch.setattr(pipeline, "mapped_batches", killed)
-    monkeypatch.setattr(pipeline, "WORKER_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "spare_core", lambda: True)
-    home = Home(tmp_path / "h").ensure()
-    (home.inbox / "agency" / "p.csv").write_text(
-        "公民身份号码,姓名,参保状态\n" + "440303196106231371,张三,退休\n" * 200_000, encoding="utf-8")
-    st = Station.open(home)
+    st, home = roster_for_the_worker(tmp_path, monkeypatch, 200_000)
     with pytest.raises(StorageError) as e:
         st.ingest(evaluate=False)
     assert "读取进程意外退出" in str(e.value) and "未保存任何内容" in str(e.value)
@@ -93,12 +98,7 @@ def test_a_worker_that_cannot_start_means_mapping_here(tmp_path, monkeypatch, ca
     from station.inbox import worker
     # The child runs os._exit with the wrong arguments: it dies before its first batch.
     monkeypatch.setattr(worker, "_work", os._exit)
-    monkeypatch.setattr(pipeline, "WORKER_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "spare_core", lambda: True)
-    home = Home(tmp_path / "h").ensure()
-    (home.inbox / "agency" / "p.csv").write_text(
-        "公民身份号码,姓名,参保状态\n" + "440303196106231371,张三,退休\n" * 3000, encoding="utf-8")
-    st = Station.open(home)
+    st, _ = roster_for_the_worker(tmp_path, monkeypatch, 3000)
     with caplog.at_level("WARNING", logger="station"):
         [r] = st.ingest(evaluate=False).results
     assert r.status == "applied" and r.rows_applied == 3000
