@@ -104,3 +104,23 @@ def test_a_worker_that_cannot_start_means_mapping_here(tmp_path, monkeypatch, ca
     assert r.status == "applied" and r.rows_applied == 3000
     assert st.conn.execute("SELECT count(*) FROM persons").fetchone() == (1,)
     assert any("mapping in this process" in m for m in caplog.messages)
+
+
+def _dies_in_the_middle_of_a_message(sender, *args):
+    """A child that announces a message of 1000 bytes, sends 10 of them and dies: what
+    the caller sees when the child is killed while sending a batch."""
+    import os
+    import struct
+    os.write(sender.fileno(), struct.pack("!i", 1000) + b"x" * 10)
+    os._exit(9)
+
+
+def test_a_worker_that_dies_in_the_middle_of_a_message_is_a_worker_that_died(tmp_path, monkeypatch, caplog):
+    from station.inbox import worker
+    monkeypatch.setattr(worker, "_work", _dies_in_the_middle_of_a_message)
+    st, _ = roster_for_the_worker(tmp_path, monkeypatch, 3000)
+    with caplog.at_level("WARNING", logger="station"):
+        [r] = st.ingest(evaluate=False).results
+    # Before its first batch, so the file is mapped here instead and nothing is lost.
+    assert r.status == "applied" and r.rows_applied == 3000
+    assert any("mapping in this process" in m for m in caplog.messages)

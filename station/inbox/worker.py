@@ -89,7 +89,9 @@ def mapped_batches(path: Path, rec: Recognition, limits: dict, delivery_id: int,
         while True:
             try:
                 data = receiver.recv_bytes()
-            except EOFError:
+            except (EOFError, OSError):
+                # EOFError between messages; OSError ("got end of file during message")
+                # when the child died while sending one. Either way it is gone.
                 proc.join(5)
                 if not received:
                     raise WorkerUnavailable(f"exit code {proc.exitcode}") from None
