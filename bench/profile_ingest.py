@@ -1,6 +1,6 @@
 """Profile one ingest in-process with cProfile: where the time of applying files goes.
 
-    python bench/profile_ingest.py FILE_OR_DIR... [--worker] [--top 30]
+    python bench/profile_ingest.py FILE_OR_DIR... [--worker] [--no-evaluate] [--top 30]
 
 The files are copied into a fresh home's inbox (their department folder kept when the
 path has one) and applied with ``Station.ingest`` under cProfile, evaluation included.
@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--worker", action="store_true", help="map large CSVs in a second process")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--as-of", default="2026-11-15")
+    ap.add_argument("--no-evaluate", action="store_true", help="apply only (payroll alone would make every row a finding)")
     args = ap.parse_args()
     if not args.worker:
         pipeline.spare_core = lambda: False
@@ -50,7 +51,7 @@ def main() -> None:
         prof = cProfile.Profile()
         t0 = time.perf_counter()
         prof.enable()
-        report = st.ingest(as_of=dt.date.fromisoformat(args.as_of))
+        report = st.ingest(as_of=dt.date.fromisoformat(args.as_of), evaluate=not args.no_evaluate)
         prof.disable()
         wall = time.perf_counter() - t0
         rows = sum(r.rows_applied for r in report.applied)

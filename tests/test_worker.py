@@ -124,3 +124,19 @@ def test_a_worker_that_dies_in_the_middle_of_a_message_is_a_worker_that_died(tmp
     # Before its first batch, so the file is mapped here instead and nothing is lost.
     assert r.status == "applied" and r.rows_applied == 3000
     assert any("mapping in this process" in m for m in caplog.messages)
+
+
+def test_the_collector_runs_less_often_only_while_a_file_is_applied(tmp_path, monkeypatch):
+    import gc
+
+    from station.inbox import worker
+    seen = []
+    home = Home(tmp_path / "h").ensure()
+    (home.inbox / "agency" / "p.csv").write_text(
+        "公民身份号码,姓名,参保状态\n" + "440303196106231371,张三,退休\n" * 50_000, encoding="utf-8")
+    st = Station.open(home)
+    before = gc.get_threshold()
+    [r] = st.ingest(evaluate=False, on_progress=lambda name, rows: seen.append(gc.get_threshold()[0])).results
+    assert r.status == "applied"
+    assert seen and set(seen) == {worker.BULK_GC_THRESHOLD}
+    assert gc.get_threshold() == before

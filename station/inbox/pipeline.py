@@ -33,7 +33,7 @@ from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
 from ..register.db import now_iso, sync_wal, write_transaction
-from .worker import WORKER_MIN_BYTES, WorkerUnavailable, mapped_batches, spare_core
+from .worker import WORKER_MIN_BYTES, WorkerUnavailable, fewer_collections, mapped_batches, spare_core
 
 IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
            ".*", "README.md", "*.reason.txt")
@@ -232,7 +232,7 @@ class Pipeline:
         stored = str(dest.relative_to(self.home.root))
         mapper = row_mapper(rec)
         skipped = 0
-        with write_transaction(self.conn):
+        with fewer_collections(), write_transaction(self.conn):
             cur = self.conn.execute(
                 "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size, kind,"
                 " department, status, format, encoding, header_row, received_at)"

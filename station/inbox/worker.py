@@ -17,11 +17,13 @@ leaves the file in the inbox.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
 import queue
 import threading
+from contextlib import contextmanager
 from itertools import dropwhile, islice
 from pathlib import Path
 from typing import Iterator
@@ -35,6 +37,36 @@ from ..kinds.recognise import Recognition
 WORKER_MIN_BYTES = 16 * 1024 * 1024
 _END = b""
 AHEAD = 8                      # batches the child may map ahead of the caller
+
+
+# Mapping and writing a file allocate millions of short-lived tuples and strings; with
+# Python's default threshold (700 allocations) the collector runs every few rows and
+# scans every batch still in flight. None of these objects form cycles, so during bulk
+# work it runs a hundred times less often (bench, 4 months of payroll, 5 alternating
+# runs: the mapping process's CPU 10.9 s -> 9.7 s; read and map in one process 10-15%).
+BULK_GC_THRESHOLD = 70_000
+_bulk_lock = threading.Lock()
+_bulk_depth = 0
+_saved_threshold: tuple[int, ...] = ()
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the garbage collector less often inside (thread-safe, nestable); the old
+    thresholds come back when the last user leaves."""
+    global _bulk_depth, _saved_threshold
+    with _bulk_lock:
+        if _bulk_depth == 0:
+            _saved_threshold = gc.get_threshold()
+            gc.set_threshold(BULK_GC_THRESHOLD, *_saved_threshold[1:])
+        _bulk_depth += 1
+    try:
+        yield
+    finally:
+        with _bulk_lock:
+            _bulk_depth -= 1
+            if _bulk_depth == 0:
+                gc.set_threshold(*_saved_threshold)
 
 
 def spare_core() -> bool:
@@ -112,6 +144,7 @@ def mapped_batches(path: Path, rec: Recognition, limits: dict, delivery_id: int,
 
 def _work(sender, path: str, rec: Recognition, limits: dict, delivery_id: int, batch_rows: int) -> None:
     from ..formats import open_rows
+    gc.set_threshold(BULK_GC_THRESHOLD, *gc.get_threshold()[1:])   # see fewer_collections
     # A thread sends while the main thread maps the next batches: the caller takes a batch
     # only between its writes, and without this queue the child would wait at the pipe
     # for each one instead of mapping (measured: a 1M-row roster 17 s -> 11 s).
