@@ -78,8 +78,11 @@ def run(cmd: list[str], *, env: dict | None = None, check: bool = True) -> Timed
     """Run ``cmd``; wall time, CPU time and peak memory of that process and its children.
 
     Peak memory is the larger of ru_maxrss (the largest single process) and the largest
-    sum of the RSS of the process and its children seen by polling /proc every 50 ms (a
-    worker process's memory counts too)."""
+    sum of the RSS of the process and its descendants seen by polling /proc every 50 ms (a
+    worker process's memory counts too). CPU time is the larger of the process's own
+    rusage (which counts the children it waited for) and the sum of the CPU time last
+    seen of each process in its tree: the mapping workers are children of a forkserver,
+    whose rusage the command never collects."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env or station_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
@@ -96,17 +99,26 @@ def run(cmd: list[str], *, env: dict | None = None, check: bool = True) -> Timed
     out = b"".join(out_parts).decode("utf-8", "replace")
     if check and proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{out[-3000:]}")
-    return Timed(seconds, usage.ru_utime + usage.ru_stime, max(usage.ru_maxrss / 1024, sampler.peak_mb), out)
+    return Timed(seconds, max(usage.ru_utime + usage.ru_stime, sampler.cpu_s),
+                 max(usage.ru_maxrss / 1024, sampler.peak_mb), out)
 
 
 class TreeRss(threading.Thread):
-    """Polls the summed RSS of a process and its descendants (Linux /proc)."""
+    """Polls the summed RSS, and each one's CPU time, of a process and its descendants
+    (Linux /proc)."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_mb = 0.0
+        self._cpu: dict[int, float] = {}
         self._halt = threading.Event()
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self._cpu.values())
 
     def stop(self) -> None:
         self._halt.set()
@@ -121,7 +133,12 @@ class TreeRss(threading.Thread):
                         for line in f:
                             if line.startswith("VmRSS:"):
                                 total += int(line.split()[1])
-                except OSError:
+                    with open(f"/proc/{pid}/stat") as f:
+                        # utime and stime: fields 14 and 15, counted after the ")" that
+                        # ends the command name (which may contain spaces)
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    self._cpu[pid] = max(self._cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / self.TICK)
+                except (OSError, IndexError, ValueError):
                     pass
             self.peak_mb = max(self.peak_mb, total / 1024)
 
