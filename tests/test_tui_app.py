@@ -202,6 +202,11 @@ async def test_paging_moves_a_window_over_the_queue(loaded_station):
     async with app.run_test(size=(100, 24)) as pilot:
         queue = await open_queue(pilot)
         await settle(pilot)
+        # The first page may be fetched before the layout is known; the page that fits
+        # the window follows it (on a loaded machine, after settle's quiet turns).
+        await until(pilot, lambda: queue.page_size == queue.table.window_rows()
+                    and queue.table.row_count == min(queue.page_size, queue.page.total),
+                    what="a page that fits the window")
         size = queue.page_size
         assert queue.table.row_count == min(size, queue.page.total) < queue.page.total
         first = [a["id"] for a in queue.page.rows]
@@ -493,3 +498,31 @@ async def test_deep_pages_match_the_service_order(loaded_station):
             await pilot.press("pagedown")
             await settle(pilot)
         assert seen == expected
+
+
+async def test_garbage_is_collected_when_the_reviewer_pauses_not_while_paging(loaded_station):
+    import gc
+
+    from station.tui import app as app_module
+    full: list[float] = []
+
+    def seen(phase, info):
+        if phase == "stop" and info["generation"] == 2:
+            full.append(time.monotonic())
+    app = app_for(loaded_station)
+    async with app.run_test(size=(100, 24)) as pilot:
+        queue = await open_queue(pilot)
+        await settle(pilot)
+        gc.callbacks.append(seen)
+        try:
+            pressed = time.monotonic()
+            await pilot.press("pagedown")
+            idle = app_module.IDLE_COLLECT_SECONDS
+            await until(pilot, lambda: any(t - pressed >= idle for t in full),
+                        what="a collection after the pause")
+            count = len(full)
+            await pilot.pause(1.0)          # nothing more happened: no collection every tick
+            assert len(full) <= count + 1   # (one of Python's own may fall in this second)
+        finally:
+            gc.callbacks.remove(seen)
+        assert queue.row_offset == queue.page_size

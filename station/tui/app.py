@@ -9,13 +9,14 @@ waits on SQLite. The UI holds no SQL and no business rules: it calls the service
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Callable
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import var
@@ -29,6 +30,13 @@ from .screens.help import HelpScreen
 from .screens.inbox import InboxScreen
 from .screens.person import PersonScreen
 from .screens.queue import QueueScreen
+
+# Redrawing the queue leaves Rich segments and Textual strips in reference cycles, which
+# only Python's oldest-generation collection frees; left to itself it runs every ten or so
+# page changes and takes 100-150 ms (bench/tui_scale.py), enough to push the page change
+# it lands in past 200 ms. The app collects instead once the user has paused this long.
+IDLE_COLLECT_SECONDS = 0.3
+_frozen = False
 
 DECISION_DONE = {"take": "已开始核查", "confirm": "已确认违规", "dismiss": "已排除",
                  "rectify": "已登记整改", "note": "已添加备注"}
@@ -76,10 +84,13 @@ class StationApp(App[None]):
         self._export_lock = threading.Lock()
         self._failed: dict[tuple[str, ...], str] = {}    # files whose ingest raised, and why
         self._last_started: tuple[str, ...] = ()
+        self._input_at = 0.0
+        self._collected = True
 
     # ------------------------------------------------------------------ start / stop
 
     def on_mount(self) -> None:
+        self.set_interval(IDLE_COLLECT_SECONDS / 2, self._collect_when_idle)
         self._update_sub_title()
         if self.watch_enabled:
             from ..inbox.watcher import InboxWatcher
@@ -90,10 +101,33 @@ class StationApp(App[None]):
             self.push_screen(ReviewerDialog(), self._set_reviewer)
         self._warm_up()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.note_activity()
+        await super().on_event(event)
+
+    def note_activity(self) -> None:
+        """Input arrived, or a screen redrew much: collect garbage once things pause."""
+        self._input_at = time.monotonic()
+        self._collected = False
+
+    def _collect_when_idle(self) -> None:
+        """One full garbage collection after each burst of activity, once it has paused."""
+        if not self._collected and time.monotonic() - self._input_at >= IDLE_COLLECT_SECONDS:
+            self._collected = True
+            gc.collect()
+
     @work(thread=True, group="warm-up", exit_on_error=False)
     def _warm_up(self) -> None:
-        """Import the queue's service (and the rules it registers) before it is needed."""
+        """Import the queue's service (and the rules it registers) before it is needed;
+        then keep what start-up made (modules, styles, the first screen) out of every
+        later collection."""
         from ..services import anomalies  # noqa: F401
+        global _frozen
+        if not _frozen:                   # once a process (tests start many apps)
+            _frozen = True
+            gc.collect()                  # what is garbage now must not become permanent
+            gc.freeze()
 
     def _set_reviewer(self, name: str | None) -> None:
         if name:

@@ -231,6 +231,7 @@ class QueueScreen(StationScreen):
         self._show_summary()
         self.shown_count += 1
         self.shown_at = time.perf_counter()
+        self.app.note_activity()          # the old page's rows are garbage now
 
     def _show_summary(self) -> None:
         page = self.page
