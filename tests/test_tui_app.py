@@ -204,9 +204,13 @@ async def test_paging_moves_a_window_over_the_queue(loaded_station):
         await settle(pilot)
         # The first page may be fetched before the layout is known; the page that fits
         # the window follows it (on a loaded machine, after settle's quiet turns).
-        await until(pilot, lambda: queue.page_size == queue.table.window_rows()
-                    and queue.table.row_count == min(queue.page_size, queue.page.total),
-                    what="a page that fits the window")
+        try:
+            await until(pilot, lambda: queue.page_size == queue.table.window_rows()
+                        and queue.table.row_count == min(queue.page_size, queue.page.total),
+                        what="a page that fits the window")
+        except AssertionError as e:
+            raise AssertionError(f"{e}: page size {queue.page_size}, window {queue.table.window_rows()},"
+                                 f" rows {queue.table.row_count}, of {queue.page.total}") from None
         size = queue.page_size
         assert queue.table.row_count == min(size, queue.page.total) < queue.page.total
         first = [a["id"] for a in queue.page.rows]
@@ -526,3 +530,26 @@ async def test_garbage_is_collected_when_the_reviewer_pauses_not_while_paging(lo
         finally:
             gc.callbacks.remove(seen)
         assert queue.row_offset == queue.page_size
+
+
+async def test_a_slow_page_of_the_previous_filter_is_not_drawn_over_the_new_one(loaded_station, monkeypatch):
+    from station.services import anomalies as service
+    real = service.list_anomalies
+
+    def slow_for_death_paid(conn, f, **kw):
+        rows = real(conn, f, **kw)
+        if list(f.rules or ()) == ["DEATH_PAID"]:
+            time.sleep(0.6)                 # this filter's page arrives last
+        return rows
+    monkeypatch.setattr(service, "list_anomalies", slow_for_death_paid)
+    app = app_for(loaded_station)
+    async with app.run_test(size=SIZE) as pilot:
+        queue = await open_queue(pilot)
+        await settle(pilot)
+        queue.set_filter(rules=("DEATH_PAID",))
+        await pilot.pause(0.2)              # its fetch is running
+        queue.set_filter(rules=("ARCHIVE_RETENTION",))
+        await settle(pilot)
+        await pilot.pause(1.0)
+        assert queue.page.rows and {a["rule"] for a in queue.page.rows} == {"ARCHIVE_RETENTION"}
+        assert queue.table.row_count == len(queue.page.rows)

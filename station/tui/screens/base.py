@@ -2,11 +2,24 @@
 when the data changed while the screen was in the background."""
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from typing import Any, Callable
+
+from textual.app import App, ComposeResult
 from textual.screen import Screen
+from textual.worker import get_current_worker
 from textual.widgets import Footer, Header
 
 from ..widgets.chrome import NavBar, StatusBar
+
+
+def deliver(app: App, show: Callable[..., Any], *args: Any) -> None:
+    """From a thread worker: hand its result to the UI, unless a newer load of the same
+    group has replaced this one (``exclusive=True`` cancels it, but a thread runs on):
+    its older result must not be drawn over the newer one (a page fetched for the old
+    window size, the rows of the previous filter)."""
+    if get_current_worker().is_cancelled:
+        return
+    app.call_from_thread(show, *args)
 
 
 class StationScreen(Screen):

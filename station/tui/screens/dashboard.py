@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 
 from ...kinds.spec import KINDS
 from ..format import count, money_short, money_text, percent, text
-from .base import StationScreen
+from .base import StationScreen, deliver
 
 TARGET = 0.95
 
@@ -112,12 +112,12 @@ class DashboardScreen(StationScreen):
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def _load_register(self) -> None:
         data = register_data(self.station)
-        self.app.call_from_thread(self.show, data)
+        deliver(self.app, self.show, data)
 
     @work(thread=True, exclusive=True, group="dashboard-review", exit_on_error=False)
     def _load_review(self) -> None:
         data = review_data(self.station)
-        self.app.call_from_thread(self.show_review, data)
+        deliver(self.app, self.show_review, data)
 
     def show(self, data: dict) -> None:
         self.app.pending_count = data["pending"]

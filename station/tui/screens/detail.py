@@ -18,6 +18,7 @@ from ..format import (EVENT_TITLES, action_title, data_status_title, department_
                       money_text, severity_text, short_time, state_text, text)
 from ..widgets.chrome import StatusBar
 from ..widgets.prose import Prose
+from .base import deliver
 from .dialogs import AmountDialog, TextDialog
 
 SAME_PERSON = {"公民身份号码", "姓名"}
@@ -91,7 +92,7 @@ class DetailScreen(Screen):
                 decisions = anomaly.get("decisions") or []
             else:
                 decisions = history(conn, self.anomaly_id)
-        self.app.call_from_thread(self.show, anomaly, decisions)
+        deliver(self.app, self.show, anomaly, decisions)
 
     # ------------------------------------------------------------------ drawing
 

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ...kinds.spec import KINDS
 from ..format import DELIVERY_STYLES, DELIVERY_TITLES, count, department_title, short_time, text
-from .base import StationScreen
+from .base import StationScreen, deliver
 
 PAGE = 200
 
@@ -63,7 +63,7 @@ class InboxScreen(StationScreen):
         rows = deliveries(conn, limit=PAGE, offset=self.row_offset)
         counts = ledger_counts(conn)
         pending = len(self.station.pending_files())
-        self.app.call_from_thread(self.show, rows, counts, pending)
+        deliver(self.app, self.show, rows, counts, pending)
 
     def show(self, rows: list[dict], counts: dict, pending: int) -> None:
         self.rows = rows
@@ -144,7 +144,7 @@ class DeliveryScreen(Screen):
     def load(self) -> None:
         from ...register.queries import rejected_rows
         rows = rejected_rows(self.app.station.conn, self.delivery["id"])
-        self.app.call_from_thread(self.show, rows)
+        deliver(self.app, self.show, rows)
 
     def show(self, rows: list[dict]) -> None:
         t = self.query_one("#rejected", DataTable)

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from ..format import (action_title, count, data_status_title, money, money_text, rule_title, short_time,
                       state_text, text)
-from .base import StationScreen
+from .base import StationScreen, deliver
 
 ID_COLUMNS = {"id_number", "subject"}
 
@@ -95,7 +95,7 @@ class PersonScreen(StationScreen):
     def search(self, query: str) -> None:
         from ...register.person import search_persons
         results = search_persons(self.station.conn, query)
-        self.app.call_from_thread(self.show_results, query, results)
+        deliver(self.app, self.show_results, query, results)
 
     def show_results(self, query: str, results: list[dict]) -> None:
         self.results = results
@@ -139,7 +139,7 @@ class PersonScreen(StationScreen):
     def _load_person(self, id_number: str) -> None:
         from ...register.person import person_view
         view = person_view(self.station.conn, id_number)
-        self.app.call_from_thread(self.show_view, view)
+        deliver(self.app, self.show_view, view)
 
     def show_view(self, view: dict) -> None:
         self.view = view

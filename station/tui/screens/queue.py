@@ -21,7 +21,7 @@ from ...kinds.spec import DEPARTMENTS
 from ..format import (OVERDUE_STYLE, SEVERITY_STYLES, SEVERITY_TITLES, age_days, department_title, money_text,
                       severity_text, state_text, state_title, text)
 from ..widgets.queue_table import WindowTable
-from .base import StationScreen
+from .base import StationScreen, deliver
 from .dialogs import AmountDialog, ConfirmDialog, TextDialog
 
 SORTS = (("first_seen", "发现时间"), ("amount", "金额"), ("rule", "规则"), ("severity", "严重程度"),
@@ -192,7 +192,7 @@ class QueueScreen(StationScreen):
             rows = list_anomalies(conn, f, sort=sort, descending=descending, limit=limit, offset=offset,
                                   evidence=False)
         page = Page(rows, total, offset, time.perf_counter() - started)
-        self.app.call_from_thread(self.show_page, page)
+        deliver(self.app, self.show_page, page)
 
     def show_page(self, page: Page) -> None:
         self.page = page
@@ -232,6 +232,7 @@ class QueueScreen(StationScreen):
         self.shown_count += 1
         self.shown_at = time.perf_counter()
         self.app.note_activity()          # the old page's rows are garbage now
+        self.call_after_refresh(self._fit_window)
 
     def _show_summary(self) -> None:
         page = self.page
@@ -257,6 +258,11 @@ class QueueScreen(StationScreen):
         if self._set_columns() and self.is_mounted:
             self.load()
             return
+        self._fit_window()
+
+    def _fit_window(self) -> None:
+        """Reload when the page no longer fits the table's window: after a resize, or when
+        the first page was fetched before the layout gave the table its height."""
         rows = self.table.window_rows()
         if rows and rows != self.page_size and self.is_mounted:
             self.page_size = rows
