@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import hashlib
 import json
 import os
 import random
@@ -78,11 +77,8 @@ def fresh_home(base: Path, corpus: Path) -> Path:
 
 
 def sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from station.inbox.pipeline import sha256_of     # the same hash the ledger records
+    return sha256_of(path)
 
 
 def deliveries_under(folder: Path) -> collections.Counter:

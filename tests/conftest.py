@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,14 @@ def loaded_station(station) -> Station:
     copy_samples(station.home)
     station.ingest(as_of=SAMPLES_AS_OF)
     return station
+
+
+def write_zip_bomb(path: Path) -> None:
+    """An .xlsx whose sheet unpacks to 300 MB of spaces (about 300 KB packed)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        with z.open("xl/worksheets/sheet1.xml", "w") as f:
+            block = b" " * (1 << 20)
+            for _ in range(300):
+                f.write(block)

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 import xlwt
 
+from conftest import write_zip_bomb
 from station.formats import CellTooLong, RowSource, UnreadableFile, detect_encoding, open_rows
 from station.formats import _text
 
@@ -683,13 +684,7 @@ def test_xml_entity_expansion_billion_laughs(tmp_path, where):
 
 def test_zip_bomb_xlsx(tmp_path):
     p = tmp_path / "bomb.xlsx"
-    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/workbook.xml", "<workbook/>")
-        with z.open("xl/worksheets/sheet1.xml", "w") as f:
-            block = b" " * (1 << 20)
-            for _ in range(300):                 # 300 MB of spaces, ~300 KB packed
-                f.write(block)
+    write_zip_bomb(p)
     assert p.stat().st_size < 2 << 20
     t = time.time()
     assert "解压后过大" in unreadable(p)

@@ -25,6 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import write_zip_bomb
+
 from station.formats import CellTooLong
 from station.home import Home
 from station.inbox.pipeline import Pipeline
@@ -207,13 +209,7 @@ def build_corpus(inbox: Path) -> dict[str, str]:
     d = inbox / "public_security"
     d.mkdir(parents=True, exist_ok=True)
     expect = {}
-    with zipfile.ZipFile(d / "zip_bomb.xlsx", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/workbook.xml", "<workbook/>")
-        with z.open("xl/worksheets/sheet1.xml", "w") as f:
-            block = b" " * (1 << 20)
-            for _ in range(300):                       # 300 MB of spaces, ~300 KB packed
-                f.write(block)
+    write_zip_bomb(d / "zip_bomb.xlsx")
     expect["zip_bomb.xlsx"] = "rejected:解压后过大"
     _billion_laughs_xlsx(d / "entities.xlsx")
     expect["entities.xlsx"] = "rejected:Excel 文件已损坏"

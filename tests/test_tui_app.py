@@ -56,6 +56,18 @@ async def open_queue(pilot) -> QueueScreen:
     return pilot.app.screen
 
 
+async def open_detail(pilot, **filter_) -> DetailScreen:
+    """The detail of the first anomaly the queue shows under ``filter_``."""
+    queue = await open_queue(pilot)
+    queue.set_filter(**filter_)
+    await settle(pilot)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, DetailScreen) and pilot.app.screen.anomaly,
+                what="detail")
+    await settle(pilot)
+    return pilot.app.screen
+
+
 async def settle(pilot, timeout: float = 10.0) -> None:
     """Wait until no short-lived worker (page loads, decisions) has run for a few turns of
     the event loop: a finished decision posts DataChanged, which starts a reload."""
@@ -289,13 +301,7 @@ async def test_four_eyes_refusal_is_shown(home):
 async def test_detail_shows_evidence_and_masking_toggles(loaded_station):
     app = app_for(loaded_station)
     async with app.run_test(size=SIZE) as pilot:
-        queue = await open_queue(pilot)
-        queue.set_filter(rules=("DEATH_PAID",), search=DEATH_PAID_ID)
-        await settle(pilot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.anomaly,
-                    what="detail")
-        await settle(pilot)
+        await open_detail(pilot, rules=("DEATH_PAID",), search=DEATH_PAID_ID)
         shot = screen_text(app)
         assert "死亡后继续领取待遇" in shot
         assert "户籍注销人员" in shot or "殡葬火化记录" in shot
@@ -324,13 +330,7 @@ async def test_ids_inside_evidence_text_are_masked(loaded_station):
     unregistered = "440303195907190931"           # PAYMENT_UNREGISTERED: its summary names the ID
     app = app_for(loaded_station)
     async with app.run_test(size=SIZE) as pilot:
-        queue = await open_queue(pilot)
-        queue.set_filter(rules=("PAYMENT_UNREGISTERED",))
-        await settle(pilot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.anomaly,
-                    what="detail")
-        await settle(pilot)
+        await open_detail(pilot, rules=("PAYMENT_UNREGISTERED",))
         shot = screen_text(app)
         assert "发放对象不在册" in shot
         assert unregistered not in shot
