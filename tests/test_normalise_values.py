@@ -299,6 +299,7 @@ def test_normalisers_cover_every_field_type_in_the_spec():
     assert used <= set(NORMALISERS)
     assert set(NORMALISERS) == {
         "id", "name", "text", "code", "subject", "date", "month", "year", "amount", "int", "level",
+        "account",
     }
 
 

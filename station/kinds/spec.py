@@ -17,6 +17,7 @@ Field types (the normaliser applied to each cell, see :mod:`station.normalise`):
 - ``amount``  a decimal amount (stored as REAL, rounded to cents)
 - ``int``     a whole number
 - ``level``   a disability level, stored as 一级 … 四级
+- ``account`` a bank account number, spaces and dashes removed (masked when shown)
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .accounts import mask_account, normalise_account
 from .dates import parse_date, parse_month, parse_year
 from .errors import FieldError
 from .ids import (
@@ -46,6 +47,7 @@ NORMALISERS: dict[str, Callable[[Any], Any]] = {
     "amount": parse_amount,
     "int": parse_int,
     "level": parse_level,
+    "account": normalise_account,
 }
 
 __all__ = [
@@ -55,10 +57,12 @@ __all__ = [
     "check_char",
     "is_valid_id",
     "looks_like_id",
+    "mask_account",
     "mask_id",
     "mask_ids_in_text",
     "names_equal",
     "names_homophone",
+    "normalise_account",
     "normalise_code",
     "normalise_id",
     "normalise_name",

@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 
 from . import dates, values
 from ._common import _INVISIBLE
+from .accounts import normalise_account
 from .dates import parse_date, parse_month, parse_year
 from .ids import _birth_date_valid, _date_ok, normalise_id
 from .values import (normalise_code, normalise_name, normalise_subject, normalise_text,
@@ -215,6 +216,7 @@ COLUMN_NORMALISERS: dict[str, Callable[[Column], Any]] = {
     "amount": amount_column,
     "int": int_column,
     "level": _per_cell(parse_level),
+    "account": _per_cell(normalise_account),
 }
 
 __all__ = ["COLUMN_NORMALISERS"]

@@ -21,7 +21,7 @@ SCHEMA_VERSION = 3     # 2: anomalies_queue index (idempotent upgrade of version
 
 SQL_TYPES = {
     "id": str, "name": str, "text": str, "code": str, "subject": str, "date": str,
-    "month": str, "level": str, "year": int, "int": int, "amount": float,
+    "month": str, "level": str, "year": int, "int": int, "amount": float, "account": str,
 }
 
 # Indexes that the rules join and filter on (NOTES.md: index, then ANALYZE). Every index
