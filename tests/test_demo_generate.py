@@ -31,7 +31,12 @@ from station.demo.names import HOMOPHONES, RARE_CHARS
 from station.kinds.spec import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = ROOT / "tests" / "fixtures" / "samples"
+# The reference evaluator models the sixteen benefit-side rules; the money side (税务, 财政,
+# 银行 and the agency's 社保费核定) has tests of its own.
+MONEY_DEPARTMENTS = {"tax", "finance", "bank"}
+MONEY_RULES = {"CONTRIBUTION_SHORT", "COLLECTION_UNMATCHED", "TRANSFER_SHORT",
+               "BANK_RETURN_MISMATCH", "SHARED_ACCOUNT"}
 AS_OF = dt.date(2026, 11, 15)
 
 
@@ -223,8 +228,10 @@ def read_file(path: Path, department: str):
 def read_inbox(inbox: Path):
     data = defaultdict(list)
     files = {}
-    for dep in sorted(p for p in inbox.iterdir() if p.is_dir()):
+    for dep in sorted(p for p in inbox.iterdir() if p.is_dir() and p.name not in MONEY_DEPARTMENTS):
         for f in sorted(dep.iterdir()):
+            if "社保费核定" in f.name:
+                continue
             kind, rows, rejected, layout = read_file(f, dep.name)
             data[kind].extend(rows)
             files[f.relative_to(inbox).as_posix()] = (kind, len(rows), rejected, layout)
@@ -397,12 +404,12 @@ def nonempty(d):
 
 # -- the reference evaluator itself ------------------------------------------------------
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not available")
 def test_reference_evaluator_reproduces_the_samples():
     expected = json.loads((SAMPLES / "expected_anomalies.json").read_text(encoding="utf-8"))
     data, _ = read_inbox(SAMPLES / "inbox")
     got = evaluate(data, dt.date.fromisoformat(expected["as_of"]))
-    assert got == nonempty(expected["anomalies"])
+    benefit_side = {r: v for r, v in expected["anomalies"].items() if r not in MONEY_RULES}
+    assert got == nonempty(benefit_side)
 
 
 # -- determinism -------------------------------------------------------------------------
