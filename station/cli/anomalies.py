@@ -11,12 +11,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from ..export.files import neutralise
 from ..normalise import mask_ids_in_text as mask_text
 from ..services.anomalies import (SORT_KEYS, AnomalyFilter, FilterError, count_anomalies,
                                   list_anomalies)
 from .common import UserError, as_of_arg, console, open_station
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = (("id", "编号"), ("rule", "规则编号"), ("title", "规则"), ("severity_title", "严重程度"),
                ("department_title", "部门"), ("subject", "对象"), ("name", "姓名/名称"),
@@ -97,26 +96,29 @@ def cmd_anomalies(args) -> int:
     elif args.format == "csv":
         _emit(args, _csv(rows, unmask=args.unmask), bom=True)
     else:
-        _table(rows, total, unmask=args.unmask, show_data_status=args.all)
+        if args.output:           # the table as text, into the (owner-only) file
+            buf = io.StringIO()
+            _table(rows, total, unmask=args.unmask, show_data_status=args.all,
+                   out=Console(file=buf, highlight=False, width=200, color_system=None))
+            _emit(args, buf.getvalue())
+        else:
+            _table(rows, total, unmask=args.unmask, show_data_status=args.all)
     return 0
 
 
 def _emit(args, text: str, bom: bool = False) -> None:
     data = (("\ufeff" if bom else "") + text).encode("utf-8")
     if args.output:
-        args.output.write_bytes(data)
+        from ..export.files import ExportError, atomic_write
+        try:   # owner-only (0600), and never a half-written file under the name
+            atomic_write(args.output.expanduser().absolute(), lambda f: f.write(data))
+        except ExportError as e:
+            raise UserError(str(e)) from None
         print(f"已写入 {args.output}", file=sys.stderr)
     else:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-
-
-def _safe_cell(value):
-    """Text cells that Excel/WPS would run as a formula start with a quote instead."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _csv(rows: list[dict], *, unmask: bool) -> str:
@@ -133,15 +135,19 @@ def _csv(rows: list[dict], *, unmask: bool) -> str:
                 v = r["subject"] if unmask else mask_text(r["subject"])
             else:
                 v = r.get(key)
-            out.append("" if v is None else _safe_cell(v))
+            out.append("" if v is None else neutralise(v) if isinstance(v, str) else v)
         w.writerow(out)
     return buf.getvalue()
 
 
-def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool) -> None:
+def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool,
+           out: Console | None = None) -> None:
     from rich.text import Text
+    if out is None:
+        # Piped or captured output gets no terminal width; do not squeeze the table to 80.
+        out = console if console.is_terminal else Console(highlight=False, width=200)
     if not rows:
-        console.print("没有符合条件的疑点。", markup=False)
+        out.print("没有符合条件的疑点。", markup=False)
         return
     t = Table(title=f"疑点（共 {total} 条）")
     for col, justify in (("编号", "right"), ("规则", "left"), ("程度", "left"), ("部门", "left"),
@@ -160,8 +166,6 @@ def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool
             cells.append(r["data_status_title"])
         cells.append((r["first_seen"] or "")[:10])
         t.add_row(*[Text(c) for c in cells])
-    # Piped or captured output gets no terminal width; do not squeeze the table to 80.
-    out = console if console.is_terminal else Console(highlight=False, width=200)
     out.print(t)
     if total > len(rows):
-        console.print(f"只显示前 {len(rows)} 条，共 {total} 条。", markup=False)
+        out.print(f"只显示前 {len(rows)} 条，共 {total} 条。", markup=False)

@@ -3,9 +3,10 @@
 - Files are written to a temporary file in the target folder (created 0600) and moved
   into place with ``os.replace``: a killed export never leaves a half-written file under
   the final name.
-- No cell can be taken as a formula: text starting with ``= + - @``, tab or CR gets a
-  leading ``'`` (NOTES.md § Exports), and XLSX text cells are forced to string type
-  (openpyxl writes any ``=…`` string as a formula otherwise).
+- No cell can be taken as a formula: text starting with ``= + - @``, tab, CR or LF —
+  also in their full-width or small forms (``＝ ＋ － ＠ ﹦``…), which Excel and WPS may
+  fold — gets a leading ``'`` (NOTES.md § Exports), and XLSX text cells are forced to
+  string type (openpyxl writes any ``=…`` string as a formula otherwise).
 - CSV is UTF-8 with a BOM, so that Excel and WPS show Chinese correctly.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 class ExportError(Exception):
@@ -52,8 +53,11 @@ class Rate:
 
 
 def neutralise(text: str) -> str:
-    """Make ``text`` inert in a spreadsheet: prefix ``'`` when it could start a formula."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    """Make ``text`` inert in a spreadsheet: prefix ``'`` when it could start a formula,
+    judged on its first character after NFKC folding (``＝`` and ``﹦`` fold to ``=``)."""
+    if text and unicodedata.normalize("NFKC", text[0]).startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
 
 
 def text_of(value: Any) -> str:

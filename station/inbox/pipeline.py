@@ -296,7 +296,9 @@ class Pipeline:
 
     def _processed_folder(self) -> Path:
         folder = self.home.processed / time.strftime("%Y-%m")
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)      # mkdir's mode goes through the umask: originals are personal data
         return folder
 
     def _duplicate(self, path: Path, digest: str, size: int, earlier) -> DeliveryResult:

@@ -269,6 +269,19 @@ class StationApp(App[None]):
                         title="已记录")
         self.post_message(DataChanged())
 
+    # ------------------------------------------------------------------ no screenshots
+
+    def get_system_commands(self, screen):
+        """Textual's palette commands without "Screenshot": an SVG of the screen is a copy
+        of personal data (full IDs after Ctrl+U) written where the station cannot keep it
+        owner-only. docs/TUI.md § Personal data."""
+        return [c for c in super().get_system_commands(screen) if c.title != "Screenshot"]
+
+    def deliver_screenshot(self, filename=None, path=None, time_format=None) -> None:
+        """Refused, however it is asked for (a key binding, an action link)."""
+        self.notify("本站不保存屏幕截图：屏幕上有个人信息。", title="截图已停用", severity="warning")
+        return None
+
     # ------------------------------------------------------------------ ids, sections, help
 
     def show_id(self, value: str | None) -> str:
