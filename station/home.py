@@ -11,18 +11,9 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .kinds.spec import DEPARTMENTS
+from .platform import NETWORK_FILESYSTEMS, filesystem_of, is_network_filesystem  # noqa: F401 (re-exported)
 
 DB_NAME = "station.db"
-MOUNTINFO = Path("/proc/self/mountinfo")
-
-# Filesystems on which SQLite's WAL (shared memory and byte-range locks) is unsafe
-# (NOTES.md § Files arriving in a folder; sqlite.org/wal.html "WAL does not work over a
-# network filesystem"). 9p is how WSL 2 mounts Windows drives.
-NETWORK_FILESYSTEMS = {
-    "cifs", "smb", "smbfs", "smb3", "nfs", "nfs4", "sshfs", "fuse.sshfs", "9p", "afs",
-    "ncpfs", "coda", "ceph", "glusterfs", "fuse.glusterfs", "davfs", "fuse.davfs2",
-    "fuse.rclone", "lustre", "gpfs", "ocfs2", "gfs2", "v9fs",
-}
 
 
 class HomeError(Exception):
@@ -97,6 +88,8 @@ class Home:
             if not readme.exists():
                 readme.write_text(INBOX_README, encoding="utf-8")
             check_local(self.root)
+            if self.db_path.is_symlink():     # station.db linked to another disk: that disk counts
+                check_local(self.db_path)
             # A probe of its own: two station programs starting at once must not remove
             # each other's.
             probe = self.root / f".station-write-test-{os.getpid()}-{threading.get_ident()}"
@@ -110,43 +103,16 @@ class Home:
         return self
 
 
-def _unescape(field: str) -> str:
-    """Mount points in mountinfo escape space, tab, newline and backslash as octal."""
-    import re
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def filesystem_of(path: Path, mountinfo: Path | None = None) -> tuple[str, str] | None:
-    """(filesystem type, mount point) of the mount holding ``path``: the longest mount
-    point that is a prefix of it in ``/proc/self/mountinfo`` (the last one wins when a
-    mount is stacked on another). None where mountinfo cannot be read (not Linux)."""
-    try:
-        lines = (mountinfo or MOUNTINFO).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    target = str(Path(path).resolve())
-    best: tuple[str, str] | None = None
-    for line in lines:
-        left, sep, right = line.partition(" - ")
-        fields = left.split()
-        if not sep or len(fields) < 5 or not right.split():
-            continue
-        point = _unescape(fields[4])
-        inside = target == point or point == "/" or target.startswith(point.rstrip("/") + "/")
-        if inside and (best is None or len(point) >= len(best[1])):
-            best = (right.split()[0], point)
-    return best
-
-
 def check_local(root: Path, mountinfo: Path | None = None) -> None:
     """Refuse a home (and so a database) on a network filesystem."""
     found = filesystem_of(root, mountinfo)
     if found is None:
         return
     fstype, point = found
-    if fstype.lower() in NETWORK_FILESYSTEMS or fstype.lower().startswith(("nfs", "smb", "cifs")):
+    if is_network_filesystem(fstype):
+        what = "数据库文件" if root.name == DB_NAME else "工作目录"
         raise HomeError(
-            f"工作目录 {root} 位于网络文件系统（{fstype}，挂载点 {point}）上。"
+            f"{what} {root} 位于网络文件系统（{fstype}，挂载点 {point}）上。"
             "数据库放在网络共享上会因文件锁不可靠而损坏，本站拒绝在此运行。"
             "请把工作目录（--home）放在本机磁盘上；合作部门的共享文件夹可以继续用来交换文件，"
             "把文件复制或移动到本机的 inbox/ 即可。")

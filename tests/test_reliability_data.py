@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLE_INBOX, SAMPLES_AS_OF, copy_samples
-from station import home as home_module
 from station import log as station_log
 from station.cli import main
+from station import platform
 from station.home import Home, HomeError, check_local, filesystem_of
 from station.register.apply import RowWriter
 from station.services.station import Station
@@ -108,7 +108,7 @@ def test_local_homes_pass_and_the_station_refuses_to_open_on_a_share(tmp_path, m
     fake = tmp_path / "mountinfo"
     fake.write_text(f"22 1 253:1 / / rw - ext4 /dev/vda1 rw\n"
                     f"41 22 0:40 / {tmp_path} rw - smb3 //server/share rw\n", encoding="utf-8")
-    monkeypatch.setattr(home_module, "MOUNTINFO", fake)
+    monkeypatch.setattr(platform, "MOUNTINFO", fake)
     assert main(["--home", str(tmp_path / "home"), "status"]) == 2
     err = capsys.readouterr().err
     assert "网络文件系统（smb3" in err and "Traceback" not in err

@@ -9,7 +9,6 @@ and the move is finished on the next run instead of applying the file twice.
 """
 from __future__ import annotations
 
-import fcntl
 import fnmatch
 import hashlib
 import os
@@ -28,6 +27,7 @@ from ..config import Config
 from ..formats import UnreadableFile, open_rows
 from ..home import Home
 from ..log import log
+from ..platform import open_nofollow, try_lock
 from ..kinds.mapping import RowMapper, map_rows, row_mapper
 from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
 from ..kinds.spec import DEPARTMENTS, KINDS
@@ -93,7 +93,8 @@ def sha256_of(path: Path) -> str:
 
 
 def _unique_destination(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``name (2).ext`` … so that nothing is ever overwritten."""
+    """``folder/name``, or ``name (2).ext`` … so that nothing is ever overwritten.
+    ``name`` comes from :func:`_safe_name`, which leaves room for the suffix."""
     dest = folder / name
     stem, suffix = os.path.splitext(name)
     n = 2
@@ -103,13 +104,28 @@ def _unique_destination(folder: Path, name: str) -> Path:
     return dest
 
 
+# A stored name in bytes at most: most filesystems allow 255, and the stored name may get
+# " (12345)" before its ending and ".reason.txt" after it.
+STORED_NAME_BYTES = 200
+
+
 def _safe_name(name: str) -> str:
-    """A file name that cannot climb out of its folder or hide its ending."""
+    """A file name that cannot climb out of its folder or hide its ending, and that fits:
+    a long one keeps its ending and is shortened with a hash of the whole name (two long
+    names that differ only at the end stay apart)."""
     cleaned = "".join(c if c.isprintable() and c not in "/\\\r\n\t" and not
                       (0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 or c in "\u200e\u200f")
                       else "_" for c in name)
     cleaned = cleaned.strip(" .") or "unnamed"
-    return cleaned[:200]
+    if len(cleaned.encode()) <= STORED_NAME_BYTES:
+        return cleaned
+    stem, suffix = os.path.splitext(cleaned)
+    if len(suffix.encode()) > 16:
+        stem, suffix = cleaned, ""
+    tag = "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    room = STORED_NAME_BYTES - len(suffix.encode()) - len(tag)
+    short = stem.encode()[:room].decode("utf-8", "ignore")   # never half a character
+    return short + tag + suffix
 
 
 @contextmanager
@@ -119,7 +135,7 @@ def _claim(path: Path) -> Iterator[bool]:
     Yields False when another process holds it, or when the file was moved away (by the
     process that held it) between our listing and our lock."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = open_nofollow(path)
     except FileNotFoundError:
         yield False
         return
@@ -127,9 +143,7 @@ def _claim(path: Path) -> Iterator[bool]:
         yield True
         return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not try_lock(fd):
             yield False
             return
         try:
@@ -140,6 +154,15 @@ def _claim(path: Path) -> Iterator[bool]:
         yield same
     finally:
         os.close(fd)
+
+
+class _AppliedMeanwhile(Exception):
+    """The same bytes were applied by another process between the first duplicate check
+    and this delivery's write transaction (rolled back: nothing of it is kept)."""
+
+    def __init__(self, earlier):
+        super().__init__()
+        self.earlier = earlier
 
 
 class Pipeline:
@@ -197,9 +220,7 @@ class Pipeline:
         done = self._finish_interrupted(path, digest)
         if done is not None:
             return done
-        earlier = self.conn.execute(
-            "SELECT id, original_name FROM deliveries WHERE sha256 = ? AND status = 'applied' "
-            "ORDER BY id LIMIT 1", (digest,)).fetchone()
+        earlier = self._applied_before(digest)
         if earlier is not None:
             return self._duplicate(path, digest, size, earlier)
 
@@ -215,6 +236,8 @@ class Pipeline:
                 rec = recognise(head, self.cfg, department=folder_dept, file_name=name)
                 body = chain((r for r in head if r[0] > rec.header_row), rows)
                 return self._apply(path, digest, size, rec, source, body)
+        except _AppliedMeanwhile as e:
+            return self._duplicate(path, digest, size, e.earlier)
         except (UnreadableFile, Unrecognised) as e:
             return self._reject(path, digest, size, str(e))
         except (sqlite3.Error, OSError):
@@ -233,6 +256,11 @@ class Pipeline:
         mapper = row_mapper(rec)
         skipped = 0
         with fewer_collections(), write_transaction(self.conn):
+            # Again inside the write lock: another station process may have applied the
+            # same bytes (under another name) since the check before reading.
+            earlier = self._applied_before(digest)
+            if earlier is not None:
+                raise _AppliedMeanwhile(earlier)
             cur = self.conn.execute(
                 "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size, kind,"
                 " department, status, format, encoding, header_row, received_at)"
@@ -264,6 +292,12 @@ class Pipeline:
         return DeliveryResult(path.name, "applied", delivery_id, spec.name, department,
                               writer.applied, writer.rejected_count, skipped, stored_path=stored,
                               changed_ids=ids)
+
+    def _applied_before(self, digest: str):
+        """(id, original name) of the delivery that applied these bytes, or None."""
+        return self.conn.execute(
+            "SELECT id, original_name FROM deliveries WHERE sha256 = ? AND status = 'applied' "
+            "ORDER BY id LIMIT 1", (digest,)).fetchone()
 
     def _mapped(self, path: Path, size: int, rec, source, body, mapper, delivery_id: int):
         """The body's rows, mapped a batch at a time: a large CSV in a second process

@@ -118,13 +118,18 @@ def mapped_batches(path: Path, rec: Recognition, limits: dict, delivery_id: int,
                    batch_rows: int) -> Iterator[BatchResult]:
     """(rows, rejected, skipped) for each batch of the body of ``path`` (the rows after
     the header ``rec`` found), mapped in a child process."""
-    ctx = _context()
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_work, args=(sender, str(path), rec, limits, delivery_id, batch_rows),
-                       name="station-map", daemon=True)
     try:
+        ctx = _context()
+        receiver, sender = ctx.Pipe(duplex=False)
+    except Exception as e:     # noqa: BLE001
+        raise WorkerUnavailable(type(e).__name__) from None
+    try:
+        proc = ctx.Process(target=_work, args=(sender, str(path), rec, limits, delivery_id, batch_rows),
+                           name="station-map", daemon=True)
         proc.start()
-    except (OSError, RuntimeError, EOFError) as e:
+    except Exception as e:     # noqa: BLE001 — whatever stops the child from starting
+        # (inside Textual: "ValueError: bad value(s) in fds_to_keep", its stdout and stderr
+        # are not real files), the caller maps in process: never a rejected delivery.
         receiver.close()
         sender.close()
         raise WorkerUnavailable(type(e).__name__) from None

@@ -74,7 +74,7 @@ def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _set_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         # Temporary b-trees in files (the OS caches them): sorting for an index over millions
@@ -84,11 +84,35 @@ def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
         from .schema import ensure_schema
         ensure_schema(conn)
     except sqlite3.DatabaseError as e:
-        raise RegisterError(
-            f"无法打开数据库 {path}：{e}。如果文件已损坏，请用 station restore 从备份恢复。") from None
+        kind = storage_kind(e)
+        if kind == "corrupt":
+            raise RegisterError(
+                f"无法打开数据库 {path}：{e}。如果文件已损坏，请用 station restore 从备份恢复。") from None
+        # A lock, a full disk, a read-only folder: nothing is damaged, a backup is no answer.
+        raise StorageError(f"无法打开数据库 {path}（{e}）。{STORAGE_ADVICE[kind]}", kind) from None
     finally:
         os.umask(old_umask)
     return conn
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """``journal_mode = WAL``, waiting like any other statement for the busy timeout.
+
+    Switching a database to WAL needs an exclusive lock, and SQLite answers "database is
+    locked" at once (without calling the busy handler) while another connection holds a
+    write lock on a database still in rollback mode: the state a second process meets
+    while the first creates a fresh register."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if storage_kind(e) != "locked" or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(0.2, delay * 2)
 
 
 @contextmanager

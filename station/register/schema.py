@@ -57,16 +57,14 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
             conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),):
         return
     import sqlite_utils          # only to create or upgrade: importing it costs every command 0.1 s
+    from .db import write_transaction
     db = sqlite_utils.Database(conn)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    # Under BEGIN IMMEDIATE (waiting for the busy timeout): two processes opening a fresh
+    # home create the schema one after the other; the second finds it there.
+    with write_transaction(conn):
         _create(db)
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                      (str(SCHEMA_VERSION),))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _create(db: "sqlite_utils.Database") -> None:
