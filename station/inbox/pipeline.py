@@ -29,8 +29,8 @@ from ..home import Home
 from ..log import log
 from ..platform import open_nofollow, try_lock
 from ..kinds.mapping import RowMapper, map_rows, row_mapper
-from ..kinds.recognise import HEADER_SEARCH_ROWS, Unrecognised, recognise
-from ..kinds.spec import DEPARTMENTS, KINDS
+from ..kinds.recognise import HEAD_ROWS, Unrecognised, not_confident_reason, recognise
+from ..kinds.spec import KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
 from ..register.db import now_iso, sync_wal, write_transaction
 from .worker import WORKER_MIN_BYTES, WorkerUnavailable, fewer_collections, mapped_batches, spare_core
@@ -189,11 +189,13 @@ class Pipeline:
     # ------------------------------------------------------------------ steps
 
     def _department_of(self, path: Path) -> str | None:
+        """The department folder a file is in (its first folder under the inbox, known to
+        the station or not: a file in ``tax/`` is not a file with no folder)."""
         try:
             rel = path.resolve().relative_to(self.home.inbox.resolve())
         except ValueError:
             return None
-        return rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] in DEPARTMENTS else None
+        return rel.parts[0] if len(rel.parts) > 1 else None
 
     def _relative(self, path: Path) -> str:
         try:
@@ -230,10 +232,14 @@ class Pipeline:
                            max_cell_chars=self.cfg.limits.max_cell_chars,
                            max_columns=self.cfg.limits.max_columns) as source:
                 rows = iter(source)
-                head = list(islice(rows, HEADER_SEARCH_ROWS))
+                head = list(islice(rows, HEAD_ROWS))
                 if not head:
                     raise UnreadableFile("文件中没有任何数据行。请确认对方导出时选择了正确的数据。")
                 rec = recognise(head, self.cfg, department=folder_dept, file_name=name)
+                if not rec.confident:
+                    # Never applied on a guess. (The mapping step will hold these as
+                    # 待确认; until then they are rejected with the reasons.)
+                    raise Unrecognised(not_confident_reason(rec))
                 body = chain((r for r in head if r[0] > rec.header_row), rows)
                 return self._apply(path, digest, size, rec, source, body)
         except _AppliedMeanwhile as e:
