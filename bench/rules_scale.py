@@ -24,7 +24,7 @@ from station.config import load_config                      # noqa: E402
 from station.kinds.spec import KINDS                        # noqa: E402
 from station.normalise import check_char                    # noqa: E402
 from station.register.db import connect                     # noqa: E402
-from station.register.schema import kind_columns            # noqa: E402
+from station.kinds.spec import kind_columns            # noqa: E402
 from station.rules import engine                            # noqa: E402
 
 AS_OF = dt.date(2026, 11, 15)

@@ -15,7 +15,7 @@ import pytest
 from station.kinds.spec import KINDS
 from station.register.apply import BATCH, RowWriter, upsert_sql
 from station.register.db import connect, write_transaction
-from station.register.schema import kind_columns
+from station.kinds.spec import kind_columns
 
 SPEC = KINDS["persons"]
 

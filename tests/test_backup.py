@@ -15,7 +15,7 @@ import pytest
 
 from conftest import SAMPLES_AS_OF, copy_samples
 from station.cli import main
-from station.register.backup import BackupError, backup, check_copy, restore
+from station.services.backup import BackupError, backup, check_copy, restore
 from station.register.db import connect
 from station.review.log import decide, verify_chain
 

@@ -5,13 +5,12 @@ Each command group lives in its own module with a ``register(subparsers)`` funct
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 
 from .. import __version__
 from ..config import ConfigError
 from ..home import HomeError
-from ..register.db import RegisterError, StorageError
+from ..services.storage import STORAGE_ERRORS, RegisterError, StorageError
 from .common import UserError, close_stations
 from . import anomalies as _anomalies
 from . import backup as _backup
@@ -61,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (sqlite3.Error, OSError) as e:        # the disk or the database, never a traceback
+    except STORAGE_ERRORS as e:                  # the disk or the database, never a traceback
         from ..log import log
-        from ..register.db import storage_error, storage_kind
+        from ..services.storage import storage_error, storage_kind
         log.error("command %s failed: storage error kind=%s class=%s", getattr(args, "command", None),
                   storage_kind(e), type(e).__name__)
         print(f"错误：{storage_error(e, '执行命令')}", file=sys.stderr)

@@ -11,8 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ..export.files import neutralise
-from ..normalise import mask_ids_in_text as mask_text
+from ..services.export import neutralise
+from ..services.formatting import mask_ids_in_text as mask_text
 from ..services.anomalies import (SORT_KEYS, AnomalyFilter, FilterError, count_anomalies,
                                   list_anomalies)
 from .common import UserError, as_of_arg, console, open_station
@@ -61,7 +61,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def cmd_evaluate(args) -> int:
-    from ..rules.base import RULES
+    from ..services.formatting import RULES
     station = open_station(args)
     ev = station.evaluate(args.as_of)
     t = Table(title=f"比对结果（基准日 {ev.as_of}）")
@@ -109,7 +109,7 @@ def cmd_anomalies(args) -> int:
 def _emit(args, text: str, bom: bool = False) -> None:
     data = (("\ufeff" if bom else "") + text).encode("utf-8")
     if args.output:
-        from ..export.files import ExportError, atomic_write
+        from ..services.export import ExportError, atomic_write
         try:   # owner-only (0600), and never a half-written file under the name
             atomic_write(args.output.expanduser().absolute(), lambda f: f.write(data))
         except ExportError as e:

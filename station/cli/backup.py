@@ -1,4 +1,4 @@
-"""Backup commands: backup, restore. The logic is in :mod:`station.register.backup`."""
+"""Backup commands: backup, restore. The logic is in :mod:`station.services.backup`."""
 from __future__ import annotations
 
 import argparse
@@ -29,7 +29,7 @@ def _home(args):
 
 def cmd_backup(args) -> int:
     from ..log import setup
-    from ..register.backup import backup
+    from ..services.backup import backup
     home = _home(args)
     folder = (args.dir.expanduser() if args.dir else home.root / "backups").resolve()
     if home.root.is_dir():
@@ -48,7 +48,7 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from ..home import check_local
     from ..log import setup
-    from ..register.backup import restore
+    from ..services.backup import restore
     home = _home(args)
     if not home.root.is_dir():
         from .common import UserError

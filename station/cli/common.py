@@ -33,7 +33,7 @@ def close_stations() -> None:
 
 
 def as_of_arg(value: str) -> dt.date:
-    from ..normalise import FieldError, parse_date
+    from ..services.formatting import FieldError, parse_date
     try:
         iso = parse_date(value)
     except FieldError as e:

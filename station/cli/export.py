@@ -48,8 +48,8 @@ def _out_path(out: Path | None, default: Path) -> Path:
 
 
 def cmd_export_review_log(args) -> int:
-    from ..export.files import ExportError
-    from ..export.review_log import default_path, default_range, export_review_log
+    from ..services.export import ExportError, export_review_log
+    from ..services.export import review_log_path as default_path, review_log_range as default_range
     station = open_station(args)
     date_from = args.date_from.isoformat() if args.date_from else None
     date_to = args.date_to.isoformat() if args.date_to else None
@@ -67,8 +67,9 @@ def cmd_export_review_log(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ..export.files import ExportError, head_line
-    from ..export.report import build_report, default_path, export_report, render_html, render_markdown
+    from ..services.export import (ExportError, build_report, export_report, head_line, render_html,
+                                   render_markdown)
+    from ..services.export import report_path as default_path
     station = open_station(args)
     try:
         if args.out is not None and str(args.out) == "-":
@@ -82,7 +83,7 @@ def cmd_report(args) -> int:
         result = export_report(station.conn, args.month, out, fmt=args.format)
     except ExportError as e:
         raise UserError(str(e)) from None
-    from ..review.stats import summary
+    from ..services.review import summary
     s = summary(station.conn, month=args.month)
     rate = lambda r: "—" if r is None else f"{r * 100:.1f}%"   # noqa: E731
     console.print(f"已生成 {args.month} 月报：{result.path}", markup=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from ..inbox.pipeline import DeliveryResult
+from ..services.inbox import DeliveryResult
 from ..kinds.spec import DEPARTMENTS
 from .common import as_of_arg, console, open_station
 
@@ -95,7 +95,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from ..inbox.watcher import InboxWatcher
+    from ..services.inbox import InboxWatcher
     station = open_station(args)
     watcher = InboxWatcher(station.home, lambda files: _apply(station, files, args.as_of),
                            poll=args.poll, on_error=_watch_error)
@@ -116,7 +116,7 @@ def cmd_watch(args) -> int:
 
 def _watch_error(e: BaseException) -> None:
     import sys
-    from ..register.db import RegisterError
+    from ..services.storage import RegisterError
     message = str(e) if isinstance(e, RegisterError) else f"{type(e).__name__}：{e}"
     print(terminal_safe(f"错误：{message}（文件留在收件箱中，稍后自动重试。）"), file=sys.stderr, flush=True)
 
@@ -166,7 +166,7 @@ def cmd_check_config(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from ..demo.generate import generate_county
+    from ..services.demo import generate_county
     from ..home import Home
     home = Home(args.dir.expanduser().resolve())
     fresh = not home.db_path.exists()

@@ -8,9 +8,8 @@ import sys
 from rich.table import Table
 
 from ..services.anomalies import get_anomaly
-from ..review.log import ReviewError, chain_head, decide, history, verify_chain
-from ..review.states import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES
-from ..review.stats import rule_title
+from ..services.formatting import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES, rule_title
+from ..services.review import ReviewError, chain_head, decide, history, verify_chain
 from .common import UserError, console, open_station
 
 REVIEWER_ENV = "STATION_REVIEWER"
@@ -146,7 +145,7 @@ def cmd_history(args) -> int:
         raise UserError(f"疑点 #{args.id} 不存在，请核对疑点编号。")
     rule, subject, period, name, status, data_status = (
         a["rule"], a["subject"], a["period"], a["name"], a["status"], a["data_status"])
-    from ..export.review_log import mask_subject
+    from ..services.export import mask_subject
     console.print(f"疑点 #{args.id}  {rule_title(rule)}  {mask_subject(rule, subject)}"
                   f"{' ' + period if period else ''}  {name or ''}  "
                   f"状态：{STATE_TITLES.get(status, status)}"

@@ -2,7 +2,7 @@
 
 :func:`row_mapper` compiles, once per file, a plan of (cell index, normaliser) pairs, so
 the per-row work is one tight loop. A row either becomes a tuple in the register's
-column order (:func:`station.register.schema.kind_columns`; the trailing
+column order (:func:`station.kinds.spec.kind_columns`; the trailing
 ``delivery_id`` and ``row_no`` are left for the caller), is skipped (a totals line or
 a repeated header), or is rejected with a Chinese reason.
 
@@ -23,9 +23,8 @@ from typing import Any, Callable, Sequence
 from ..formats import CellTooLong
 from ..normalise import NORMALISERS, FieldError
 from ..normalise.columns import COLUMN_NORMALISERS
-from ..register.schema import kind_columns
 from .recognise import Recognition
-from .spec import KindSpec
+from .spec import KindSpec, kind_columns
 
 TOTALS = re.compile(r"^\s*(合\s*计|总\s*计|小\s*计|共\s*计|总数|合计金额)")
 # Anywhere in the first cells of a batch: map that batch row by row (where TOTALS decides).

@@ -185,3 +185,22 @@ DEPARTMENTS: dict[str, str] = {
 
 def get(kind: str) -> KindSpec:
     return KINDS[kind]
+
+
+# The register's columns of a kind's table (station/register/schema.py creates them;
+# kinds/mapping.py fills them, in this order).
+SQL_TYPES = {
+    "id": str, "name": str, "text": str, "code": str, "subject": str, "date": str,
+    "month": str, "level": str, "year": int, "int": int, "amount": float, "account": str,
+}
+
+
+def kind_columns(spec: KindSpec) -> dict[str, type]:
+    cols: dict[str, type] = {"nk": str}
+    for f in spec.fields:
+        cols[f.column] = SQL_TYPES[f.type]
+        if f.type == "id":
+            cols[f.column + "_valid"] = int
+    cols["delivery_id"] = int
+    cols["row_no"] = int
+    return cols

@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..kinds.spec import KINDS, KindSpec
+from ..kinds.spec import KINDS, KindSpec, kind_columns
 
 SCHEMA_VERSION = 3     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
                        # 3: no index nothing reads (kind tables' delivery_id, payments' period):
                        #    every row of every delivery paid for them; persons_unchecked_id
-
-SQL_TYPES = {
-    "id": str, "name": str, "text": str, "code": str, "subject": str, "date": str,
-    "month": str, "level": str, "year": int, "int": int, "amount": float, "account": str,
-}
 
 # Indexes that the rules join and filter on (NOTES.md: index, then ANALYZE). Every index
 # costs every row of every delivery (bench/run.py): add one only for a query that uses it.
@@ -39,17 +34,6 @@ KIND_INDEXES: dict[str, list[tuple[str, ...]]] = {
     "disability_changes": [("id_number", "change_date")],
     "scan_index": [("subject",)],
 }
-
-
-def kind_columns(spec: KindSpec) -> dict[str, type]:
-    cols: dict[str, type] = {"nk": str}
-    for f in spec.fields:
-        cols[f.column] = SQL_TYPES[f.type]
-        if f.type == "id":
-            cols[f.column + "_valid"] = int
-    cols["delivery_id"] = int
-    cols["row_no"] = int
-    return cols
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:

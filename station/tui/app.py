@@ -93,7 +93,7 @@ class StationApp(App[None]):
         self.set_interval(IDLE_COLLECT_SECONDS / 2, self._collect_when_idle)
         self._update_sub_title()
         if self.watch_enabled:
-            from ..inbox.watcher import InboxWatcher
+            from ..services.inbox import InboxWatcher
             self.watcher = InboxWatcher(self.station.home, self._apply_delivery, poll=self.poll,
                                         **self.watcher_options)
             self.run_watcher()
@@ -169,7 +169,7 @@ class StationApp(App[None]):
         try:
             report = self.station.ingest(files, as_of=self.as_of, on_progress=self._progress)
         except Exception as e:   # the watcher must survive a bad delivery
-            from ..register.db import RegisterError
+            from ..services.storage import RegisterError
             what = str(e) if isinstance(e, RegisterError) else f"{type(e).__name__}: {e}"
             error = f"{'、'.join(names)}：{what}"
             self.post_message(DeliveryFinished(None, error=error))
@@ -241,7 +241,7 @@ class StationApp(App[None]):
     @work(thread=True, group="decisions", exit_on_error=False)
     def _decide(self, ids: list[int], action: str, note: str | None, amount: float | None,
                 reviewer: str) -> None:
-        from ..review.log import ReviewError, decide
+        from ..services.review import ReviewError, decide
         try:
             done = decide(self.station.conn, self.station.cfg, ids, action, reviewer,
                           note=note, amount=amount)
@@ -249,10 +249,8 @@ class StationApp(App[None]):
             self.post_message(DecisionFinished(ids, action, None, error=str(e)))
             return
         except Exception as e:
-            import sqlite3
-            from ..register.db import storage_error
-            error = (str(storage_error(e, "记录决定")) if isinstance(e, (sqlite3.Error, OSError))
-                     else f"{type(e).__name__}: {e}")
+            from ..services.storage import failure_text
+            error = failure_text(e, "记录决定")
             self.post_message(DecisionFinished(ids, action, None, error=error))
             return
         self.post_message(DecisionFinished(ids, action, list(done or [])))
@@ -289,14 +287,14 @@ class StationApp(App[None]):
             return ""
         if self.unmasked:
             return value
-        from ..normalise import mask_id
+        from ..services.formatting import mask_id
         return mask_id(value)
 
     def show_text(self, text: str) -> str:
         """Free text (evidence summaries, notes) with any ID number in it masked."""
         if self.unmasked:
             return text
-        from ..normalise import mask_ids_in_text
+        from ..services.formatting import mask_ids_in_text
         return mask_ids_in_text(text)
 
     def action_toggle_mask(self) -> None:
@@ -315,7 +313,14 @@ class StationApp(App[None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list]]:
+        """Every key, per section, read from the bindings themselves (so help cannot drift)."""
+        from .screens.detail import DetailScreen
+        return [("全局", self.BINDINGS), ("总览", DashboardScreen.BINDINGS),
+                ("收件", InboxScreen.BINDINGS), ("疑点列表", QueueScreen.BINDINGS),
+                ("疑点详情", DetailScreen.BINDINGS), ("人员", PersonScreen.BINDINGS)]
 
     def open_person(self, id_number: str) -> None:
         self.switch_mode("person")

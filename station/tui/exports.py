@@ -16,7 +16,8 @@ def run(station, what: str, *, unmasked: bool = False, today: dt.date | None = N
     today = today or dt.date.today()
     exports = station.home.exports
     if what in ("review_log_csv", "review_log_xlsx"):
-        from ..export.review_log import default_path, default_range, export_review_log
+        from ..services.export import export_review_log
+        from ..services.export import review_log_path as default_path, review_log_range as default_range
         fmt = what.rsplit("_", 1)[1]
         date_from, date_to = default_range(conn, None, today.isoformat())
         out = default_path(exports, date_from, date_to, fmt)
@@ -24,7 +25,7 @@ def run(station, what: str, *, unmasked: bool = False, today: dt.date | None = N
                                    unmask=unmasked)
         return [result.path]
     if what == "monthly_report":
-        from ..export.report import default_path, export_report
+        from ..services.export import export_report, report_path as default_path
         month = today.strftime("%Y-%m")
         result = export_report(conn, month, default_path(exports, month, "xlsx"), fmt="xlsx")
         return [result.path]

@@ -11,7 +11,7 @@ from typing import Any
 from rich.text import Text
 
 from ..kinds.spec import DEPARTMENTS
-from ..review.states import ACTION_TITLES, DATA_STATUS_TITLES, STATE_TITLES
+from ..services.formatting import ACTION_TITLES, DATA_STATUS_TITLES, STATE_TITLES
 
 SEVERITY_TITLES = {"high": "高", "medium": "中", "low": "低"}
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "dim"}
@@ -107,11 +107,11 @@ def age_days(first_seen: str | None, today: dt.date | None = None) -> int | None
 
 def rule_title(rule_id: str | None) -> str:
     """The rule's Chinese title (the rules package registers them on import)."""
-    from ..rules.engine import RULES
+    from ..services.formatting import RULES
     rule = RULES.get(rule_id or "")
     return rule.title if rule else (rule_id or "")
 
 
 def rule_titles() -> dict[str, str]:
-    from ..rules.engine import RULES
+    from ..services.formatting import RULES
     return {rid: r.title for rid, r in RULES.items()}

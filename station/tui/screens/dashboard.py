@@ -27,7 +27,7 @@ def register_data(station) -> dict:
 def review_data(station) -> dict:
     """The review figures: every anomaly's state replayed from the log (about a second
     for 100,000 anomalies), so they are drawn when ready, after the rest of the screen."""
-    from ...review.stats import monthly_series, summary
+    from ...services.review import monthly_series, summary
     conn = station.conn
     return {"summary": summary(conn), "series": monthly_series(conn, months=12)}
 

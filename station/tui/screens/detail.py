@@ -87,7 +87,7 @@ class DetailScreen(Screen):
         decisions = []
         if anomaly is not None:
             try:
-                from ...review.log import history
+                from ...services.review import history
             except ImportError:
                 decisions = anomaly.get("decisions") or []
             else:

@@ -10,10 +10,10 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Input, Label, Select, Static
 
 from ...kinds.spec import DEPARTMENTS
-from ...review.states import STATE_TITLES
+from ...services.formatting import STATE_TITLES
 from ..format import SEVERITY_TITLES, rule_titles
 from .dialogs import _Dialog
-from .queue import QueueFilter
+from .queue_filter import QueueFilter
 
 UNHANDLED = "unhandled"
 

@@ -30,21 +30,14 @@ def key_label(keys: str) -> str:
     return " / ".join(dict.fromkeys(out))
 
 
-def sections():
-    from ..app import StationApp
-    from .dashboard import DashboardScreen
-    from .detail import DetailScreen
-    from .inbox import InboxScreen
-    from .person import PersonScreen
-    from .queue import QueueScreen
-    return [("全局", StationApp.BINDINGS), ("总览", DashboardScreen.BINDINGS),
-            ("收件", InboxScreen.BINDINGS), ("疑点列表", QueueScreen.BINDINGS),
-            ("疑点详情", DetailScreen.BINDINGS), ("人员", PersonScreen.BINDINGS)]
-
-
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,f1,question_mark", "close", "关闭")]
     DEFAULT_CLASSES = "dialog"
+
+    def __init__(self, sections: list[tuple[str, list]]) -> None:
+        """``sections``: (scope title, bindings) pairs, from the app (which knows its screens)."""
+        super().__init__()
+        self.sections = sections
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box help"):
@@ -59,7 +52,7 @@ class HelpScreen(ModalScreen):
         table.add_column("按键", key="key")
         table.add_column("作用", key="what")
         seen = set()
-        for scope, bindings in sections():
+        for scope, bindings in self.sections:
             for b in bindings:
                 if not isinstance(b, Binding) or not b.description:
                     continue

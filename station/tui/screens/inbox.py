@@ -58,7 +58,7 @@ class InboxScreen(StationScreen):
 
     @work(thread=True, exclusive=True, group="inbox", exit_on_error=False)
     def load(self) -> None:
-        from ...register.queries import deliveries, ledger_counts
+        from ...services.register import deliveries, ledger_counts
         conn = self.station.conn
         rows = deliveries(conn, limit=PAGE, offset=self.row_offset)
         counts = ledger_counts(conn)
@@ -142,7 +142,7 @@ class DeliveryScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        from ...register.queries import rejected_rows
+        from ...services.register import rejected_rows
         rows = rejected_rows(self.app.station.conn, self.delivery["id"])
         deliver(self.app, self.show, rows)
 

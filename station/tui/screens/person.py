@@ -93,7 +93,7 @@ class PersonScreen(StationScreen):
 
     @work(thread=True, exclusive=True, group="person", exit_on_error=False)
     def search(self, query: str) -> None:
-        from ...register.person import search_persons
+        from ...services.register import search_persons
         results = search_persons(self.station.conn, query)
         deliver(self.app, self.show_results, query, results)
 
@@ -137,7 +137,7 @@ class PersonScreen(StationScreen):
 
     @work(thread=True, exclusive=True, group="person", exit_on_error=False)
     def _load_person(self, id_number: str) -> None:
-        from ...register.person import person_view
+        from ...services.register import person_view
         view = person_view(self.station.conn, id_number)
         deliver(self.app, self.show_view, view)
 

@@ -1,4 +1,5 @@
-"""Backups of the register, and restoring one.
+"""Backups of the register, and restoring one (a service: a copy is checked against the
+review log's hash chain, which lives above the register).
 
 :func:`backup` copies the live database with SQLite's online backup API in one step:
 the copy is one consistent state even while the watcher applies deliveries and
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..log import log
-from .db import RegisterError, connect, storage_error
+from ..register.db import RegisterError, connect, storage_error
 
 BACKUP_PREFIX = "station-backup-"
 REQUIRED_TABLES = {"meta", "deliveries", "anomalies", "decisions"}
@@ -80,7 +81,7 @@ def check_copy(path: Path, shown: Path | None = None) -> BackupInfo:
     the reason (naming ``shown``, default ``path``) when it is not a usable copy. Does
     not change the file."""
     from ..review.log import verify_chain
-    from .schema import SCHEMA_VERSION
+    from ..register.schema import SCHEMA_VERSION
     name = shown or path
     from urllib.parse import quote
     uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
