@@ -8,5 +8,6 @@ from ..export.review_log import default_path as review_log_path
 from ..export.review_log import default_range as review_log_range
 from ..export.review_log import export_review_log, mask_subject
 
-__all__ = ["ExportError", "atomic_write", "build_report", "export_report", "export_review_log", "head_line", "mask_subject",
-           "neutralise", "render_html", "render_markdown", "report_path", "review_log_path", "review_log_range"]
+__all__ = ["ExportError", "atomic_write", "build_report", "export_report", "export_review_log", "head_line",
+           "mask_subject", "neutralise", "render_html", "render_markdown", "report_path", "review_log_path",
+           "review_log_range"]
