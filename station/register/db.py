@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+
+from .transaction import write_transaction  # noqa: F401 (part of the register's API)
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -113,30 +113,6 @@ def _set_wal(conn: sqlite3.Connection) -> None:
                 raise
             time.sleep(delay)
             delay = min(0.2, delay * 2)
-
-
-@contextmanager
-def write_transaction(conn: sqlite3.Connection, *, retries: int = 5) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception.
-
-    ``BEGIN IMMEDIATE`` itself waits up to the busy timeout; if the lock is still held
-    after that it is retried a few times before the error reaches the caller.
-    """
-    for attempt in range(retries):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            break
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e) or attempt == retries - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    else:
-        conn.execute("COMMIT")
 
 
 def sync_wal(db_path: Path | str) -> None:

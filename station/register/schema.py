@@ -41,7 +41,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
             conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),):
         return
     import sqlite_utils          # only to create or upgrade: importing it costs every command 0.1 s
-    from .db import write_transaction
+    from .transaction import write_transaction
     db = sqlite_utils.Database(conn)
     # Under BEGIN IMMEDIATE (waiting for the busy timeout): two processes opening a fresh
     # home create the schema one after the other; the second finds it there.
