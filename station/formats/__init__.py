@@ -14,6 +14,9 @@ Formats (decided by content first, the extension only as a fallback):
 - ``csv``   any other text: UTF-8 (with or without BOM), GBK/GB18030, UTF-16 with BOM;
   comma, tab or semicolon separated.
 
+A workbook is read from one sheet: the first non-empty one, or the one ``choose_sheet``
+picks from every non-empty sheet's name and first rows.
+
 Rows come in file order, including title lines above the header and totals below it;
 blank rows (every cell empty) are skipped, but row numbers count them. ``row_no`` is what a
 user sees: the physical line a CSV record starts on, the Excel sheet row, or for JSON the
@@ -87,7 +90,7 @@ def _head_text(head: bytes) -> str:
 
 
 def open_rows(path, *, max_bytes: int | None = None, max_cell_chars: int = 10000,
-              max_columns: int = 500) -> RowSource:
+              max_columns: int = 500, choose_sheet=None) -> RowSource:
     """Open a delivered file for reading rows; see the module docstring."""
     try:
         size = os.stat(path).st_size
@@ -110,7 +113,8 @@ def open_rows(path, *, max_bytes: int | None = None, max_cell_chars: int = 10000
     try:
         if fmt in ("xlsx", "xls"):
             from ._excel import open_excel
-            return open_excel(path, fmt, size, max_cell_chars=max_cell_chars, max_columns=max_columns)
+            return open_excel(path, fmt, size, max_cell_chars=max_cell_chars, max_columns=max_columns,
+                              choose_sheet=choose_sheet)
         if fmt == "json":
             from ._json import open_json
             return open_json(path, size, max_cell_chars=max_cell_chars, max_columns=max_columns)

@@ -6,7 +6,9 @@ calamine loads a whole sheet into memory, densely (rows x columns). Before it is
 Rust panics (``pyo3_runtime.PanicException``, a BaseException), becomes UnreadableFile.
 
 Sheet choice: the first visible worksheet with a non-empty cell, else the first hidden one
-(templates often hide a code-list sheet in front). Cells are what calamine gives: str,
+(templates often hide a code-list sheet in front). A caller that knows better passes
+``choose_sheet``: it sees every non-empty sheet's first rows (visible sheets first) and
+picks one, so a workbook whose first sheet is 填表说明 is read from its data sheet. Cells are what calamine gives: str,
 float (all numbers; Excel has no integer type), bool, date, datetime, time, timedelta, and
 "" for an empty cell (calamine never gives None; error cells like #N/A also come as "").
 Text longer than ``max_cell_chars`` becomes CellTooLong. Cell i of a row is column i of
@@ -16,13 +18,17 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Iterator
+from itertools import islice
+from typing import Callable, Iterator, Sequence
 
 import python_calamine as pc
 
 from . import _ole, _zip
 from ._base import (MAX_EXCEL_CELLS, MAX_XLS_BYTES, REEXPORT_HINT, CellTooLong, RowSource,
                     UnreadableFile, human_size)
+
+# Given each non-empty sheet's name and first rows, the index of the sheet to read.
+ChooseSheet = Callable[[Sequence[tuple[str, list]]], int]
 
 EXCEL_MAX_CELL_CHARS = 32767     # Excel's own limit on a cell's text
 
@@ -102,7 +108,11 @@ def _open_workbook(path, fmt: str):
         return _calamine(pc.CalamineWorkbook.from_filelike, f)
 
 
-def open_excel(path, fmt: str, size: int, *, max_cell_chars: int, max_columns: int) -> RowSource:
+HEAD_FOR_CHOICE = 30     # rows of each sheet shown to a sheet chooser
+
+
+def open_excel(path, fmt: str, size: int, *, max_cell_chars: int, max_columns: int,
+               choose_sheet: ChooseSheet | None = None) -> RowSource:
     zf = None
     wb = None
     try:
@@ -121,6 +131,7 @@ def open_excel(path, fmt: str, size: int, *, max_cell_chars: int, max_columns: i
         order = ([m for m in worksheets if m.visible == pc.SheetVisibleEnum.Visible]
                  + [m for m in worksheets if m.visible != pc.SheetVisibleEnum.Visible])
         scanned_all = False
+        candidates: list[tuple[str, _SheetRows]] = []
         for meta in order:
             if zf is not None:
                 try:
@@ -147,7 +158,21 @@ def open_excel(path, fmt: str, size: int, *, max_cell_chars: int, max_columns: i
             if not any(row.count("") != len(row) for row in _calamine(sheet.iter_rows)):
                 continue
             rows = _SheetRows(sheet, start[1], max_cell_chars)
-            return RowSource(fmt, sheet=meta.name, rows=rows, on_close=rows.release)
+            if choose_sheet is None:
+                return RowSource(fmt, sheet=meta.name, rows=rows, on_close=rows.release)
+            candidates.append((meta.name, rows))
+        if len(candidates) == 1:
+            name, rows = candidates[0]
+            return RowSource(fmt, sheet=name, rows=rows, on_close=rows.release)
+        if candidates:
+            heads = [(name, list(islice(rows(), HEAD_FOR_CHOICE))) for name, rows in candidates]
+            pick = choose_sheet(heads)
+            pick = pick if isinstance(pick, int) and 0 <= pick < len(candidates) else 0
+            for i, (_, rows) in enumerate(candidates):
+                if i != pick:
+                    rows.release()
+            name, rows = candidates[pick]
+            return RowSource(fmt, sheet=name, rows=rows, on_close=rows.release)
         raise UnreadableFile("Excel 文件中没有任何数据（所有工作表都是空的），请确认导出成功后重新放入收件箱。")
     finally:
         # The rows live in the loaded sheet; release the file now (Windows keeps open

@@ -10,6 +10,7 @@ chosen encoding (a broken BOM file, a broken GBK file past its first megabyte) a
 while rows are read, as UnreadableFile naming the line.
 
 Rows are parsed by the stdlib ``csv`` module (quotes, doubled quotes, embedded newlines).
+Cells written with Excel's text trick ``="440303…"`` are read as the text inside.
 Row numbers are physical line numbers where a record starts (blank lines count).
 
 Long cells: ``csv.field_size_limit`` is set to ``max_cell_chars`` so the C parser itself
@@ -571,4 +572,22 @@ def open_text(path, *, max_cell_chars: int, max_columns: int) -> RowSource:
         if len(rec) > max_columns:
             raise _too_many(max_columns)(line, len(rec))
     rows = _CsvRows(path, info, delimiter, max_cell_chars, max_columns)
+    if any('="' in c for _, rec in head for c in rec):
+        rows = _TextTrick(rows)
     return RowSource("csv", encoding=info.encoding, delimiter=delimiter, rows=rows)
+
+
+class _TextTrick:
+    """Undoes Excel's text trick: a cell written ``="440303…"`` (so that Excel keeps the
+    digits as text) is read as ``440303…``. Only files whose first records use it pay
+    for the check."""
+
+    def __init__(self, rows: Callable[[], Iterator[tuple[int, list]]]):
+        self.rows = rows
+
+    def __call__(self) -> Iterator[tuple[int, list]]:
+        for row_no, row in self.rows():
+            if any(c.__class__ is str and c[:2] == '="' for c in row):
+                row = [c[2:-1] if (c.__class__ is str and len(c) >= 3 and c[:2] == '="'
+                                   and c[-1] == '"') else c for c in row]
+            yield row_no, row

@@ -29,7 +29,7 @@ from ..home import Home
 from ..log import log
 from ..platform import open_nofollow, try_lock
 from ..kinds.mapping import RowMapper, map_rows, row_mapper
-from ..kinds.recognise import HEAD_ROWS, Unrecognised, not_confident_reason, recognise
+from ..kinds.recognise import HEAD_ROWS, Unrecognised, not_confident_reason, recognise, sheet_chooser
 from ..kinds.spec import KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
 from ..register.db import now_iso, sync_wal, write_transaction
@@ -230,7 +230,8 @@ class Pipeline:
         try:
             with open_rows(path, max_bytes=self.cfg.limits.max_bytes,
                            max_cell_chars=self.cfg.limits.max_cell_chars,
-                           max_columns=self.cfg.limits.max_columns) as source:
+                           max_columns=self.cfg.limits.max_columns,
+                           choose_sheet=sheet_chooser(self.cfg)) as source:
                 rows = iter(source)
                 head = list(islice(rows, HEAD_ROWS))
                 if not head:

@@ -69,7 +69,11 @@ def _synonyms(s: str) -> str:
     return s
 
 
-def levenshtein(a: str, b: str) -> int:
+SUBSTITUTION = 1.5    # a changed character weighs more than an added one (办结 ≠ 办理)
+
+
+def levenshtein(a: str, b: str) -> float:
+    """Edit distance; inserting or deleting a character costs 1, changing one 1.5."""
     if a == b:
         return 0
     if len(a) < len(b):
@@ -78,7 +82,7 @@ def levenshtein(a: str, b: str) -> int:
     for i, ca in enumerate(a, 1):
         cur = [i]
         for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (SUBSTITUTION if ca != cb else 0)))
         prev = cur
     return prev[-1]
 
@@ -233,6 +237,7 @@ ENUMERATIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
 _CREDIT = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
 _PERSON_NAME = re.compile(r"[\u3400-\u9fff·]{2,6}")
 _UNIT_WORDS = ("公司", "有限", "厂", "店", "合作社", "中心", "学校", "医院", "局", "部", "社", "所", "馆", "院")
+_GENERIC = re.compile(r"级|类|型|保险|补助|变更|登记|正常|成功|失败|申请|审批")
 _YEAR = re.compile(r"(19|20)\d{2}")
 _AMOUNT_TEXT = re.compile(r"-?[\d,]+(\.\d{1,2})?元?|-?\.\d{1,2}")
 
@@ -288,15 +293,19 @@ def column_profile(values: Sequence[Any]) -> dict[str, float]:
             counts["amount"] += 1
         if t is not None and _ok(parse_level, v):
             counts["level"] += 1
-        if t is not None and _PERSON_NAME.fullmatch(t) and not any(w in t for w in _UNIT_WORDS):
+        if t is None:
+            continue
+        folded = unicodedata.normalize("NFKC", t)
+        coded = False
+        for k, allowed in ENUMERATIONS.items():
+            if folded in allowed:
+                enum[k] += 1
+                coded = True
+        if (not coded and _PERSON_NAME.fullmatch(t) and not any(w in t for w in _UNIT_WORDS)
+                and not _GENERIC.search(t)):
             counts["person"] += 1
-        if t is not None and len(t) >= 4 and any(w in t for w in _UNIT_WORDS):
+        if len(t) >= 4 and any(w in t for w in _UNIT_WORDS):
             counts["unit"] += 1
-        if t is not None:
-            folded = unicodedata.normalize("NFKC", t)
-            for k, allowed in ENUMERATIONS.items():
-                if folded in allowed:
-                    enum[k] += 1
     out = {k: c / n for k, c in counts.items() if c}
     out.update({f"enum:{k}": c / n for k, c in enum.items() if c})
     return out

@@ -130,6 +130,26 @@ def _find_header(rows: Sequence[tuple[int, list]], cfg: Config) -> int | None:
     return None
 
 
+def header_fit(rows: Sequence[tuple[int, list]], cfg: Config) -> int:
+    """How many known headers the best header-like row among ``rows`` has."""
+    best = 0
+    for _, cells in rows[:HEADER_SEARCH_ROWS]:
+        filled = [c for c in cells if _text(c)]
+        if len(filled) >= 2:
+            near = sum(map(_headerish, filled)) >= 0.8 * len(filled)
+            best = max(best, _row_score(filled, cfg, near))
+    return best
+
+
+def sheet_chooser(cfg: Config):
+    """For :func:`station.formats.open_rows`: pick the workbook sheet whose header fits a
+    kind best (the first sheet is often 填表说明, the instructions); ties go to the first."""
+    def choose(sheets: Sequence[tuple[str, list]]) -> int:
+        scores = [header_fit(rows, cfg) for _, rows in sheets]
+        return max(range(len(scores)), key=lambda i: (scores[i], -i))
+    return choose
+
+
 # --------------------------------------------------------------------------- one kind
 
 @dataclass
@@ -217,33 +237,32 @@ def _assess(spec: KindSpec, cols: _Columns, cfg: Config, department: str | None,
             elif f.column not in taken:
                 give(i, f, 1.0, f"按人工指定作「{f.header}」")
 
-    # Header spellings.
-    pairs = []
+    # Header spellings: the clearest columns first; each takes its best free field.
+    order = []
     for i in range(n):
         if i in forced or cols.ignored[i] or not cols.cands[i]:
             continue
-        cands = cols.cands[i]
-        mine = [(c, s, r) for c, s, r in cands if c in by_header]
-        if not mine:
+        mine = [(c, s, r) for c, s, r in cols.cands[i] if c in by_header]
+        if mine:
+            order.append((mine[0][1], i, mine))
+    order.sort(key=lambda t: (-t[0], t[1]))
+    conflicts: dict[int, str] = {}
+    for _, i, mine in order:
+        free = [(c, s, r) for c, s, r in mine if by_header[c].column not in taken]
+        if not free:
+            c = mine[0][0]
+            conflicts[i] = f"也像「{c}」，但该字段已由{cols.label(taken[by_header[c].column])}提供，不导入"
             continue
-        c, s, r = mine[0]
-        other = next(((c2, s2) for c2, s2, _ in cands if c2 != c), None)
-        if other is not None and other[1] - s >= CLOSE and other[0] not in by_header:
+        c, s, r = free[0]
+        rivals = [(c2, s2) for c2, s2, _ in cols.cands[i]
+                  if c2 != c and (c2 not in by_header or by_header[c2].column not in taken)]
+        top = rivals[0] if rivals else None
+        if top is not None and top[1] >= HIGH and top[1] - s >= CLOSE and top[0] not in by_header:
             continue                            # clearly another kind's field
-        if other is not None and s < 1.0 and abs(other[1] - s) < CLOSE:
+        if top is not None and s < 1.0 and abs(top[1] - s) < CLOSE:
             s = min(s, AMBIGUOUS)
-            r = f"{r}；但也像「{other[0]}」，请确认"
-        pairs.append((s, i, by_header[c], r))
-    pairs.sort(key=lambda p: (-p[0], p[1]))
-    for s, i, f, r in pairs:
-        if i in props:
-            continue
-        if f.column in taken:
-            j = taken[f.column]
-            props[i] = ColumnProposal(i, cols.headers[i], None,
-                                      f"也像「{f.header}」，但该字段已由{cols.label(j)}提供", 0.0)
-            continue
-        give(i, f, s, r)
+            r = f"{r}；但也像「{top[0]}」，请确认"
+        give(i, by_header[c], s, r)
 
     # Content typing for fields still missing, over columns whose headers say nothing.
     def open_columns() -> list[int]:
@@ -253,43 +272,47 @@ def _assess(spec: KindSpec, cols: _Columns, cfg: Config, department: str | None,
     def missing(required: bool) -> list[Field]:
         return [f for f in spec.fields if f.required == required and f.column not in taken]
 
-    for required in (True, False):
-        wanted = missing(required)
-        if not wanted:
+
+    # A doubtful header whose content fits the field is no longer doubtful.
+    for i, p in list(props.items()):
+        if p.column and HIGH > p.confidence > 0 and i not in forced:
+            f = spec_field(spec, p.column)
+            fit = infer.content_fit(f, cols.profile(i))
+            if fit is not None and fit[0] >= 0.9:
+                give(i, f, CONTENT, f"「{cols.headers[i]}」与「{f.header}」写法相近，内容也都是{fit[1]}")
+
+    wanted = missing(True) + missing(False)
+    free = open_columns()
+    fits: dict[str, list[tuple[float, int, str]]] = {}
+    claimed: dict[int, list[str]] = {}
+    for f in wanted:
+        for i in free:
+            fit = infer.content_fit(f, cols.profile(i))
+            if fit is not None and fit[0] >= 0.8:
+                fits.setdefault(f.column, []).append((fit[0], i, fit[1]))
+                claimed.setdefault(i, []).append(f.column)
+    for f in wanted:
+        hits = fits.get(f.column)
+        if not hits or f.column in taken:
             continue
-        free = open_columns()
-        fits: dict[str, list[tuple[float, int, str]]] = {}
-        for f in wanted:
-            for i in free:
-                fit = infer.content_fit(f, cols.profile(i))
-                if fit is not None and fit[0] >= 0.8:
-                    fits.setdefault(f.column, []).append((fit[0], i, fit[1]))
-        claimed: dict[int, list[str]] = {}
-        for col, hits in fits.items():
-            for _, i, _ in hits:
-                claimed.setdefault(i, []).append(col)
-        for f in wanted:
-            hits = fits.get(f.column)
-            if not hits:
-                continue
-            hits.sort(key=lambda h: (-h[0], h[1]))
-            share, i, what = hits[0]
-            if i in props:
-                continue
-            sampled = sum(1 for v in cols.values(i) if infer.clean_value(v) not in (None, ""))
-            reason = (f"{cols.label(i)}的表头认不出，但抽查的 {sampled} 个值中 "
-                      f"{round(share * sampled)} 个是{what}，认作「{f.header}」")
-            rivals = [c for c in claimed.get(i, []) if c != f.column]
-            if len(hits) > 1:
+        hits.sort(key=lambda h: (-h[0], h[1]))
+        share, i, what = hits[0]
+        if i in props:
+            continue
+        sampled = sum(1 for v in cols.values(i) if infer.clean_value(v) not in (None, ""))
+        reason = (f"{cols.label(i)}的表头认不出，但抽查的 {sampled} 个值中 "
+                  f"{round(share * sampled)} 个是{what}，认作「{f.header}」")
+        rivals = [c for c in claimed.get(i, []) if c != f.column and c not in taken]
+        if len(hits) > 1:
+            if f.required:
                 others = "、".join(cols.label(j) for _, j, _ in hits[1:3])
                 give(i, f, AMBIGUOUS, f"{reason}；但{others}也像，请确认")
-            elif rivals:
+        elif rivals:
+            if f.required:
                 names = "、".join(spec_field(spec, c).header for c in rivals)
                 give(i, f, AMBIGUOUS, f"{reason}；但也可能是「{names}」，请确认")
-            elif required:
-                give(i, f, CONTENT, reason)
-            elif share >= 0.9:
-                give(i, f, CONTENT, reason)
+        elif f.required or share >= 0.9:
+            give(i, f, CONTENT, reason)
 
     # Elimination: the last required field takes the last unexplained column.
     still = missing(True)
@@ -309,6 +332,8 @@ def _assess(spec: KindSpec, cols: _Columns, cfg: Config, department: str | None,
         h = cols.headers[i]
         if cols.ignored[i]:
             reason = f"「{h}」是序号列，不导入"
+        elif i in conflicts:
+            reason = conflicts[i]
         elif not h and not cols.has_data(i):
             continue
         elif cols.known_elsewhere(i):
@@ -344,8 +369,12 @@ def spec_field(spec: KindSpec, column: str) -> Field:
 
 
 def _rank(a: _Assessment) -> tuple:
-    return (a.required_ok and a.dept_match, a.dept_match and a.required_score >= 0.5,
-            a.required_ok, a.name_hint, a.explained, a.required_score)
+    """Order of preference among kinds: a complete fit in the file's folder first; then
+    the weight of evidence, where the folder counts for one and a half columns (a
+    partial fit from the folder beats a complete fit elsewhere unless the headers clearly
+    say otherwise), a complete fit for one column and a file-name hint for half a column."""
+    weight = a.explained + 1.5 * a.dept_match + 1.0 * a.required_ok + 0.5 * a.name_hint
+    return (a.required_ok and a.dept_match, weight, a.required_ok, a.explained, a.required_score)
 
 
 def _dept_title(dept: str | None) -> str:
@@ -401,8 +430,18 @@ def propose(rows: Sequence[tuple[int, list]], cfg: Config, *, department: str | 
         reasons.append(f"「{spec.title}」属于{_dept_title(kind_dept)}，文件却在 {_dept_title(department)} 文件夹中")
     if kind is None and len(found) > 1 and best.required_ok:
         second = found[1]
-        if second.required_ok and _rank(second)[:5] == _rank(best)[:5]:
+        if second.required_ok and _rank(second)[:4] == _rank(best)[:4]:
             reasons.append(f"表头同时符合「{spec.title}」和「{second.spec.title}」，无法确定是哪一种")
+        # The folder says one kind, the headers clearly another (of another department).
+        better = [a for a in found[1:] if a.required_ok and a.explained > best.explained
+                  and not a.dept_match]
+        if better and best.dept_match:
+            other = max(better, key=lambda a: a.explained)
+            okc = cfg.kinds.get(other.spec.name)
+            reasons.append(
+                f"文件在 {_dept_title(department)} 文件夹中，但表头更像"
+                f"{_dept_title(okc.department if okc else other.spec.department)}的「{other.spec.title}」"
+                f"（认出 {other.explained} 列，「{spec.title}」只认出 {best.explained} 列），须人工确认")
     columns = {i: p.column for i, p in best.props.items() if p.column}
     unknown = [cols.headers[i] for i, p in sorted(best.props.items())
                if p.column is None and cols.headers[i]]
