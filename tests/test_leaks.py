@@ -129,3 +129,126 @@ async def test_no_screenshot_of_the_screen_is_ever_written(loaded_station, tmp_p
         app.deliver_screenshot(path=str(tmp_path))
         await settle(pilot)
     assert not list(tmp_path.rglob("*.svg"))
+
+
+# --------------------------------------------------------------------------- 17: plain text
+
+HOSTILE = ["[on=!]y", "a[/x]b", "[@click=app.toggle_mask]点此关闭通知", "[/]", "[bold]粗[/bold]",
+           "\x1b[31m红\x1b[0m", "\x1b]8;;http://evil.example/\x1b\\链接\x1b]8;;\x1b\\", "\u202egnp.exe",
+           "\x07\x08\r"]
+CONTROL = ("\x1b", "\x07", "\x08", "\x9b", "\u202e")
+DEATHS = ("公民身份号码,姓名,性别,死亡日期,注销日期,注销原因\n"
+          "110101199003074518,{name},男,2026-01-02,2026-01-05,死亡\n")
+
+
+def test_visible_makes_every_control_character_visible():
+    from station.normalise.display import visible
+    for s in HOSTILE:
+        shown = visible(s)
+        assert not any(c in shown for c in CONTROL), repr(shown)
+    assert visible("\x1b[31m") == "␛[31m"
+    assert visible("张三 Zhang-San [x] 1,234.50 （备注）") == "张三 Zhang-San [x] 1,234.50 （备注）"
+    assert visible("a\u200bb") == "a\ufffdb"           # invisible characters are shown as such
+
+
+def _hostile_station(station, tmp_path):
+    """Deliveries named after HOSTILE, a header-less rejected file with a hostile header,
+    and a hostile name and note on an anomaly; the ingest results."""
+    from station.review.log import decide
+    d = station.home.inbox / "public_security"
+    for i, h in enumerate(HOSTILE):
+        (d / f"{h.replace('/', '∕')}{i}.csv").write_bytes(DEATHS.format(name=f"甲{i}").encode())
+    (d / "表头.csv").write_text("a[/x]b,[on=!]\n1,2\n", encoding="utf-8")
+    report = station.ingest(as_of=SAMPLES_AS_OF)
+    conn = station.conn
+    aid = conn.execute("SELECT min(id) FROM anomalies").fetchone()[0]
+    conn.execute("UPDATE anomalies SET name = ? WHERE id = ?", ("[/]\x1b[31m[@click=app.quit]王", aid))
+    from station.config import load_config
+    decide(conn, load_config(None), [aid], "note", "张三",
+           note="[/] \x1b]8;;http://evil.example/\x1b\\点我\x1b]8;;\x1b\\ [@click=app.toggle_mask]x")
+    return report, aid
+
+
+def test_cli_prints_hostile_text_plain(loaded_station, capsys, tmp_path):
+    report, aid = _hostile_station(loaded_station, tmp_path)
+    outputs = []
+    for args in (["history", str(aid)], ["status", "--recent", "30"], ["anomalies"],
+                 ["anomalies", "--all", "--unmask"]):
+        code, out, err = run(loaded_station, capsys, *args)
+        assert code == 0, (args, err)
+        outputs.append(out + err)
+    history_out, status_out = outputs[0], outputs[1]
+    assert "[/]" in history_out and "[@click=app.toggle_mask]x" in history_out
+    assert "[@click=app.toggle_mask]点此关闭通知" in status_out and "[on=!]y" in status_out
+    for out in outputs:
+        assert not any(c in out for c in CONTROL), repr(out[:2000])
+
+
+def test_cli_ingest_prints_hostile_names_plain(station, capsys):
+    d = station.home.inbox / "public_security"
+    for i, h in enumerate(HOSTILE):
+        (d / f"{h.replace('/', '∕')}{i}.csv").write_bytes(DEATHS.format(name=f"甲{i}").encode())
+    code, out, err = run(station, capsys, "ingest", "--no-evaluate")
+    assert code == 0, err
+    assert "[@click=app.toggle_mask]点此关闭通知" in out and "[on=!]y" in out
+    assert not any(c in out + err for c in CONTROL)
+
+
+async def test_tui_shows_hostile_names_headers_and_notes_as_plain_text(loaded_station, tmp_path):
+    from textual.widgets._toast import Toast
+    from station.tui.messages import DeliveryFinished, DeliveryStarted
+    from station.tui.screens.detail import DetailScreen
+    from station.tui.screens.inbox import DeliveryScreen, InboxScreen
+    from test_tui_app import SIZE, app_for, screen_text, settle, until
+    report, aid = _hostile_station(loaded_station, tmp_path)
+    app = app_for(loaded_station)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        names = [r.name for r in report.results]
+        app.post_message(DeliveryStarted([n for n in names if "@click" in n]))
+        app.post_message(DeliveryFinished(report))
+        app.post_message(DeliveryFinished(None, error=f"{names[0]}：出错了 [/]"))
+        await until(pilot, lambda: len(app.screen.query(Toast)) >= 3, what="toasts")
+        toasts = "\n".join(str(t.render()) for t in app.screen.query(Toast))
+        assert "[@click=app.toggle_mask]点此关闭通知" in toasts and "出错了 [/]" in toasts
+        assert not any(c in toasts for c in CONTROL)
+        for toast in list(app.screen.query(Toast)):
+            for x in range(0, toast.size.width, 3):
+                for y in range(toast.size.height):
+                    if toast.is_attached:
+                        await pilot.click(toast, offset=(x, y))
+        assert not app.unmasked                            # no link to toggle masking
+
+        await pilot.press("2")
+        await settle(pilot)
+        assert isinstance(app.screen, InboxScreen)
+        shot = screen_text(app)
+        assert "[on=!]y" in shot and "[@click=app.toggle_mask]点此关闭通知" in shot
+        assert not any(c in shot for c in CONTROL)
+        rejected = next(i for i, r in enumerate(app.screen.rows) if r["status"] == "rejected")
+        app.screen.query_one("#ledger").move_cursor(row=rejected)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DeliveryScreen)
+        shot = screen_text(app)
+        assert "a[/x]b" in shot and not any(c in shot for c in CONTROL), shot
+        await pilot.press("escape")
+
+        app.open_anomaly(aid)
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.anomaly, what="detail")
+        await settle(pilot)
+        shot = screen_text(app)
+        table = app.screen.query_one("#history")
+        shot += "\n".join(" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count))
+        assert "[/]" in shot and "[@click=app.toggle_mask]x" in shot
+        assert not any(c in shot for c in CONTROL)
+    assert app.return_code in (0, None)
+
+
+def test_visible_knows_every_invisible_character_of_this_python():
+    import unicodedata
+    from station.normalise.display import REPLACEMENT, visible
+    for c in range(0x7F, sys.maxunicode + 1):
+        ch = chr(c)
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            assert visible(ch) in (REPLACEMENT, "\u2421"), hex(c)

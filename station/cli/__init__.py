@@ -11,7 +11,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..home import HomeError
 from ..services.storage import STORAGE_ERRORS, RegisterError, StorageError
-from .common import UserError, close_stations
+from .common import UserError, close_stations, say
 from . import anomalies as _anomalies
 from . import backup as _backup
 from . import export as _export
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except (ConfigError, HomeError, RegisterError, UserError) as e:
-        print(f"错误：{e}", file=sys.stderr)
+        say(f"错误：{e}", err=True)     # messages quote file names and paths: plain, controls visible
         return 3 if isinstance(e, StorageError) else 2
     except BrokenPipeError:                      # `station anomalies | head`: not an error
         import os
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         from ..services.storage import storage_error, storage_kind
         log.error("command %s failed: storage error kind=%s class=%s", getattr(args, "command", None),
                   storage_kind(e), type(e).__name__)
-        print(f"错误：{storage_error(e, '执行命令')}", file=sys.stderr)
+        say(f"错误：{storage_error(e, '执行命令')}", err=True)
         return 3
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)

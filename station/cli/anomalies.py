@@ -15,7 +15,7 @@ from ..services.export import neutralise
 from ..services.formatting import mask_ids_in_text as mask_text
 from ..services.anomalies import (SORT_KEYS, AnomalyFilter, FilterError, count_anomalies,
                                   list_anomalies)
-from .common import UserError, as_of_arg, console, open_station
+from .common import UserError, as_of_arg, console, open_station, plain, say, table_console
 
 CSV_COLUMNS = (("id", "编号"), ("rule", "规则编号"), ("title", "规则"), ("severity_title", "严重程度"),
                ("department_title", "部门"), ("subject", "对象"), ("name", "姓名/名称"),
@@ -73,8 +73,8 @@ def cmd_evaluate(args) -> int:
         t.add_row(rule_id, RULES[rule_id].title, str(ev.per_rule.get(rule_id, 0)),
                   f"{ev.rule_seconds.get(rule_id, 0):.2f}")
     console.print(t)
-    console.print(f"新增疑点 {ev.new}，数据已消除 {ev.cleared}，重新出现 {ev.reopened}，"
-                  f"当前未消除 {ev.open_count}。共用时 {ev.seconds:.2f} 秒。", markup=False)
+    say(f"新增疑点 {ev.new}，数据已消除 {ev.cleared}，重新出现 {ev.reopened}，"
+        f"当前未消除 {ev.open_count}。共用时 {ev.seconds:.2f} 秒。")
     return 0
 
 
@@ -142,10 +142,8 @@ def _csv(rows: list[dict], *, unmask: bool) -> str:
 
 def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool,
            out: Console | None = None) -> None:
-    from rich.text import Text
     if out is None:
-        # Piped or captured output gets no terminal width; do not squeeze the table to 80.
-        out = console if console.is_terminal else Console(highlight=False, width=200)
+        out = table_console()
     if not rows:
         out.print("没有符合条件的疑点。", markup=False)
         return
@@ -165,7 +163,7 @@ def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool
         if show_data_status:
             cells.append(r["data_status_title"])
         cells.append((r["first_seen"] or "")[:10])
-        t.add_row(*[Text(c) for c in cells])
+        t.add_row(*[plain(c) for c in cells])
     out.print(t)
     if total > len(rows):
         out.print(f"只显示前 {len(rows)} 条，共 {total} 条。", markup=False)

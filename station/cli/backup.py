@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import console
+from .common import console, say
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,13 +35,13 @@ def cmd_backup(args) -> int:
     if home.root.is_dir():
         setup(home.root)
     info = backup(home.db_path, folder)
-    console.print(f"已备份到 {info.path}（{info.size / 1024 / 1024:.1f} MB，用时 {info.seconds:.1f} 秒），"
-                  "副本已通过完整性检查。", markup=False)
-    console.print(f"校验值：entries={info.entries} head={info.head}", markup=False)
+    say(f"已备份到 {info.path}（{info.size / 1024 / 1024:.1f} MB，用时 {info.seconds:.1f} 秒），"
+        "副本已通过完整性检查。")
+    say(f"校验值：entries={info.entries} head={info.head}")
     if not info.chain_ok:
-        console.print(f"注意：当前复核日志校验不通过（{info.chain_reason}）。备份如实保留了现状，"
-                      "可作为证据；请运行 station verify 查明原因并报告上级。", markup=False)
-    console.print("请把备份复制到另一块磁盘或加密 U 盘保存：备份含个人信息，注意保密。", markup=False)
+        say(f"注意：当前复核日志校验不通过（{info.chain_reason}）。备份如实保留了现状，"
+            "可作为证据；请运行 station verify 查明原因并报告上级。")
+    say("请把备份复制到另一块磁盘或加密 U 盘保存：备份含个人信息，注意保密。")
     return 0
 
 
@@ -56,9 +56,9 @@ def cmd_restore(args) -> int:
     check_local(home.root)
     setup(home.root)
     info = restore(home.db_path, args.file)
-    console.print(f"已从 {args.file} 恢复数据库（备份已通过完整性检查和复核日志校验）。", markup=False)
+    say(f"已从 {args.file} 恢复数据库（备份已通过完整性检查和复核日志校验）。")
     if info.kept_as is not None:
-        console.print(f"原数据库保留为 {info.kept_as}。确认恢复无误后可自行删除。", markup=False)
-    console.print(f"校验值：entries={info.entries} head={info.head}", markup=False)
-    console.print("请与备份时打印的校验值、导出文件和报表上的校验值核对。", markup=False)
+        say(f"原数据库保留为 {info.kept_as}。确认恢复无误后可自行删除。")
+    say(f"校验值：entries={info.entries} head={info.head}")
+    say("请与备份时打印的校验值、导出文件和报表上的校验值核对。")
     return 0

@@ -1,15 +1,47 @@
-"""Helpers shared by the command modules: opening the station, dates, output."""
+"""Helpers shared by the command modules: opening the station, dates, output.
+
+Output: every line and table cell that may hold text from a file or a person (file
+names, headers, names, notes, reasons) goes through :func:`plain` (a ``rich.text.Text``:
+never parsed as markup, control characters made visible), or is printed with
+:func:`say`. An ESC, an OSC-8 link or ``[bold]`` in a file name reaches the terminal
+as the characters ``␛]8;;…`` and ``[bold]``, never as an effect.
+"""
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from ..home import resolve_home
+from ..services.formatting import visible
 from ..services.station import Station
 
 console = Console(highlight=False, soft_wrap=True)
+
+
+def table_console() -> Console:
+    """Where to print a table: the terminal, or 200 columns when output is piped or
+    captured (it gets no terminal width; do not squeeze the table to 80)."""
+    return console if console.is_terminal else Console(highlight=False, width=200)
+
+
+def plain(value: Any, style: str = "") -> Text:
+    """Text from a file or a person as a table cell or a line: plain, controls visible."""
+    if isinstance(value, Text):
+        return value
+    return Text(visible(value, newlines=True), style=style)
+
+
+def say(message: Any, *, err: bool = False) -> None:
+    """Print one message (it may quote file names, names, notes) as plain text."""
+    if err:
+        print(visible(message, newlines=True), file=sys.stderr, flush=True)
+    else:
+        console.print(plain(message))
 
 
 class UserError(Exception):

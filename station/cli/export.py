@@ -5,7 +5,7 @@ import argparse
 import re
 from pathlib import Path
 
-from .common import UserError, as_of_arg, console, open_station
+from .common import UserError, as_of_arg, console, open_station, say
 
 
 def month_arg(value: str) -> str:
@@ -60,9 +60,9 @@ def cmd_export_review_log(args) -> int:
                                    date_to=date_to, unmask=args.unmask)
     except ExportError as e:
         raise UserError(str(e)) from None
-    console.print(f"已导出核查台账（{date_from} 至 {date_to}，{result.rows} 条决定"
-                  f"{'，身份证号未打码，请注意保密' if args.unmask else ''}）：{result.path}", markup=False)
-    console.print(f"校验值：entries={result.entries} head={result.head}", markup=False)
+    say(f"已导出核查台账（{date_from} 至 {date_to}，{result.rows} 条决定"
+        f"{'，身份证号未打码，请注意保密' if args.unmask else ''}）：{result.path}")
+    say(f"校验值：entries={result.entries} head={result.head}")
     return 0
 
 
@@ -86,9 +86,9 @@ def cmd_report(args) -> int:
     from ..services.review import summary
     s = summary(station.conn, month=args.month)
     rate = lambda r: "—" if r is None else f"{r * 100:.1f}%"   # noqa: E731
-    console.print(f"已生成 {args.month} 月报：{result.path}", markup=False)
-    console.print(f"本月发现 {s['found']} 条，已处理 {s['handled']} 条，处理率 {rate(s['handling_rate'])}，"
-                  f"整改率 {rate(s['rectification_rate'])}；累计处理率 {rate(s['cumulative']['handling_rate'])}，"
-                  f"累计整改率 {rate(s['cumulative']['rectification_rate'])}（目标 95%）。", markup=False)
-    console.print(head_line(result.entries, result.head), markup=False)
+    say(f"已生成 {args.month} 月报：{result.path}")
+    say(f"本月发现 {s['found']} 条，已处理 {s['handled']} 条，处理率 {rate(s['handling_rate'])}，"
+        f"整改率 {rate(s['rectification_rate'])}；累计处理率 {rate(s['cumulative']['handling_rate'])}，"
+        f"累计整改率 {rate(s['cumulative']['rectification_rate'])}（目标 95%）。")
+    say(head_line(result.entries, result.head))
     return 0

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..services.inbox import DeliveryResult
 from ..kinds.spec import DEPARTMENTS
-from .common import as_of_arg, console, open_station
+from .common import as_of_arg, console, open_station, plain, say, table_console
 
 STATUS_TITLES = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收"}
 
@@ -46,16 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-_UNSAFE = dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x200E, 0x200F,
-                         *range(0x202A, 0x202F), *range(0x2066, 0x206A)], "\ufffd")
-
-
-def terminal_safe(text: str) -> str:
-    """File names and reasons quoting file contents are shown without control
-    characters (escape sequences) or bidi marks that could disguise what is shown."""
-    return text.translate(_UNSAFE)
-
-
 def print_result(r: DeliveryResult) -> None:
     status = STATUS_TITLES.get(r.status, r.status)
     if r.status == "applied":
@@ -68,28 +58,27 @@ def print_result(r: DeliveryResult) -> None:
             extra += "（上次中断，已补完归档）"
     else:
         extra = r.reason or ""
-    console.print(terminal_safe(f"[{status}] {r.name}  {extra}"), markup=False)
+    say(f"[{status}] {r.name}  {extra}")
 
 
 def print_evaluation(ev) -> None:
     if ev is None:
         return
-    console.print(f"比对完成（基准日 {ev.as_of}）：新增疑点 {ev.new}，数据已消除 {ev.cleared}，"
-                  f"重新出现 {ev.reopened}，当前未消除 {ev.open_count}。用时 {ev.seconds:.2f} 秒。",
-                  markup=False)
+    say(f"比对完成（基准日 {ev.as_of}）：新增疑点 {ev.new}，数据已消除 {ev.cleared}，"
+        f"重新出现 {ev.reopened}，当前未消除 {ev.open_count}。用时 {ev.seconds:.2f} 秒。")
 
 
 def cmd_ingest(args) -> int:
     station = open_station(args)
     files = args.files or None
     if files is None and not station.pending_files():
-        console.print("收件箱中没有待导入的文件。", markup=False)
+        say("收件箱中没有待导入的文件。")
     report = station.ingest(files, as_of=args.as_of, evaluate=not args.no_evaluate,
                             on_result=print_result)
     counts = {s: sum(1 for r in report.results if r.status == s) for s in STATUS_TITLES}
     if report.results:
-        console.print(f"共 {len(report.results)} 个文件：已导入 {counts['applied']}，"
-                      f"重复 {counts['duplicate']}，已拒收 {counts['rejected']}。", markup=False)
+        say(f"共 {len(report.results)} 个文件：已导入 {counts['applied']}，"
+            f"重复 {counts['duplicate']}，已拒收 {counts['rejected']}。")
     print_evaluation(report.evaluation)
     return 0
 
@@ -99,8 +88,7 @@ def cmd_watch(args) -> int:
     station = open_station(args)
     watcher = InboxWatcher(station.home, lambda files: _apply(station, files, args.as_of),
                            poll=args.poll, on_error=_watch_error)
-    console.print(f"正在监视 {station.home.inbox}（{'轮询' if args.poll else '实时'}）。按 Ctrl+C 停止。",
-                  markup=False)
+    say(f"正在监视 {station.home.inbox}（{'轮询' if args.poll else '实时'}）。按 Ctrl+C 停止。")
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
     thread = threading.Thread(target=watcher.run, name="watcher", daemon=True)
     thread.start()
@@ -110,15 +98,14 @@ def cmd_watch(args) -> int:
     except KeyboardInterrupt:
         watcher.stop()
         thread.join(5)
-    console.print("已停止监视。", markup=False)
+    say("已停止监视。")
     return 0
 
 
 def _watch_error(e: BaseException) -> None:
-    import sys
     from ..services.storage import RegisterError
     message = str(e) if isinstance(e, RegisterError) else f"{type(e).__name__}：{e}"
-    print(terminal_safe(f"错误：{message}（文件留在收件箱中，稍后自动重试。）"), file=sys.stderr, flush=True)
+    say(f"错误：{message}（文件留在收件箱中，稍后自动重试。）", err=True)
 
 
 def _apply(station, files, as_of) -> None:
@@ -139,29 +126,28 @@ def cmd_status(args) -> int:
         t.add_row(f"{spec.title} ({name})", DEPARTMENTS[station.cfg.kinds[name].department], str(count))
     console.print(t)
     ledger = st["ledger"]
-    console.print(f"收件记录：已导入 {ledger.get('applied', 0)}，重复 {ledger.get('duplicate', 0)}，"
-                  f"已拒收 {ledger.get('rejected', 0)}；收件箱待处理 {len(station.pending_files())} 个文件。",
-                  markup=False)
+    say(f"收件记录：已导入 {ledger.get('applied', 0)}，重复 {ledger.get('duplicate', 0)}，"
+        f"已拒收 {ledger.get('rejected', 0)}；收件箱待处理 {len(station.pending_files())} 个文件。")
     if st["recent"]:
         t = Table(title="最近收件")
         for col in ("编号", "文件", "类型", "状态", "导入", "拒收", "时间"):
             t.add_column(col)
         for d in st["recent"]:
-            t.add_row(str(d["id"]), d["original_name"], KINDS[d["kind"]].title if d["kind"] else "",
+            t.add_row(str(d["id"]), plain(d["original_name"]), KINDS[d["kind"]].title if d["kind"] else "",
                       STATUS_TITLES.get(d["status"], d["status"]), str(d["rows_applied"] or 0),
-                      str(d["rows_rejected"] or 0), d["received_at"])
-        console.print(t)
+                      str(d["rows_rejected"] or 0), plain(d["received_at"]))
+        table_console().print(t)
     ev = st["last_evaluation"]
     if ev:
-        console.print(f"最近一次比对：基准日 {ev['as_of']}，完成于 {ev['finished_at']}，"
-                      f"未消除疑点 {ev['open_count']}。", markup=False)
+        say(f"最近一次比对：基准日 {ev['as_of']}，完成于 {ev['finished_at']}，"
+            f"未消除疑点 {ev['open_count']}。")
     return 0
 
 
 def cmd_check_config(args) -> int:
     station = open_station(args)
     where = station.cfg.source
-    console.print(f"配置文件正确：{where}", markup=False)
+    say(f"配置文件正确：{where}")
     return 0
 
 
@@ -174,9 +160,9 @@ def cmd_demo(args) -> int:
     if fresh and not any(p.is_file() for p in home.inbox.rglob("*") if p.name != "README.md"):
         # Generated for today, so that grace periods and ages in the demo stay realistic.
         generate_county(home.inbox, persons=args.persons, as_of=dt.date.today())
-        console.print(f"已在 {home.root} 生成演示数据（{args.persons} 名参保人员）。", markup=False)
+        say(f"已在 {home.root} 生成演示数据（{args.persons} 名参保人员）。")
     if args.no_start:
-        console.print(f"启动：station --home {home.root}", markup=False)
+        say(f"启动：station --home {home.root}")
         return 0
     args.home = str(home.root)
     if args.headless:

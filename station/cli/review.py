@@ -10,7 +10,7 @@ from rich.table import Table
 from ..services.anomalies import get_anomaly
 from ..services.formatting import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES, rule_title
 from ..services.review import ReviewError, chain_head, decide, history, verify_chain
-from .common import UserError, console, open_station
+from .common import UserError, console, open_station, plain, say, table_console
 
 REVIEWER_ENV = "STATION_REVIEWER"
 
@@ -114,7 +114,7 @@ def cmd_decide(args) -> int:
             raise UserError(f"没有符合条件（{what}）的疑点" + ("" if args.cleared else "（不含数据已消除的，"
                             "如需包括请加 --cleared）") + "。")
         if not args.yes and not _confirm(f"将对 {len(ids)} 条疑点（{what}）执行「{title}」，确认？[y/N] "):
-            console.print("已取消，未记录任何决定。", markup=False)
+            say("已取消，未记录任何决定。")
             return 1
     else:
         ids = args.ids
@@ -130,10 +130,10 @@ def cmd_decide(args) -> int:
     else:
         state = get_anomaly(conn, done[0])["status"]
         outcome = f"现为「{STATE_TITLES[state]}」"
-    console.print(f"已记录 {len(seqs)} 条决定（复核日志{where}）：{reviewer}「{title}」，"
-                  f"疑点 {_ids_text(done)} {outcome}。", markup=False)
+    say(f"已记录 {len(seqs)} 条决定（复核日志{where}）：{reviewer}「{title}」，"
+        f"疑点 {_ids_text(done)} {outcome}。")
     entries, head = chain_head(conn)
-    console.print(f"校验值：entries={entries} head={head}", markup=False)
+    say(f"校验值：entries={entries} head={head}")
     return 0
 
 
@@ -146,21 +146,21 @@ def cmd_history(args) -> int:
     rule, subject, period, name, status, data_status = (
         a["rule"], a["subject"], a["period"], a["name"], a["status"], a["data_status"])
     from ..services.export import mask_subject
-    console.print(f"疑点 #{args.id}  {rule_title(rule)}  {mask_subject(rule, subject)}"
-                  f"{' ' + period if period else ''}  {name or ''}  "
-                  f"状态：{STATE_TITLES.get(status, status)}"
-                  f"{'（数据已消除）' if data_status == 'cleared' else ''}", markup=False)
+    say(f"疑点 #{args.id}  {rule_title(rule)}  {mask_subject(rule, subject)}"
+        f"{' ' + period if period else ''}  {name or ''}  "
+        f"状态：{STATE_TITLES.get(status, status)}"
+        f"{'（数据已消除）' if data_status == 'cleared' else ''}")
     entries = history(conn, args.id)
     if not entries:
-        console.print("尚无复核记录。", markup=False)
+        say("尚无复核记录。")
         return 0
     t = Table()
     for col in ("序号", "时间", "复核人", "决定", "说明", "追回金额"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")          # a note is shown whole, never cut
     for e in entries:
-        t.add_row(str(e["seq"]), e["at"].replace("T", " "), e["reviewer"], e["action_title"],
-                  e["note"] or "", "" if e["amount"] is None else f"{e['amount']:,.2f}")
-    console.print(t)
+        t.add_row(str(e["seq"]), plain(e["at"].replace("T", " ")), plain(e["reviewer"]), e["action_title"],
+                  plain(e["note"] or ""), "" if e["amount"] is None else f"{e['amount']:,.2f}")
+    table_console().print(t)
     return 0
 
 
@@ -168,9 +168,9 @@ def cmd_verify(args) -> int:
     station = open_station(args)
     result = verify_chain(station.conn)
     if result.ok:
-        console.print(f"复核日志完整：共 {result.entries} 条记录，哈希链和最近一次写入的登记一致。", markup=False)
-        console.print(f"校验值：entries={result.entries} head={result.head}", markup=False)
-        console.print("请与此前导出的核查台账、月报上打印的校验值核对：记录数相同时校验值应完全一致。", markup=False)
+        say(f"复核日志完整：共 {result.entries} 条记录，哈希链和最近一次写入的登记一致。")
+        say(f"校验值：entries={result.entries} head={result.head}")
+        say("请与此前导出的核查台账、月报上打印的校验值核对：记录数相同时校验值应完全一致。")
         return 0
     err = console.__class__(stderr=True, highlight=False, soft_wrap=True)
     err.print(f"复核日志校验失败：{result.reason}", markup=False)

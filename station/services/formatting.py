@@ -4,10 +4,11 @@ import only ``station.services`` (tests/test_architecture.py)."""
 from __future__ import annotations
 
 from ..normalise import FieldError, mask_id, mask_ids_in_text, parse_date
+from ..normalise.display import visible
 from ..register.person import looks_like_id
 from ..review.states import ACTION_TITLES, ACTIONS, DATA_STATUS_TITLES, STATE_TITLES, STATES
 from ..review.stats import rule_title
 from ..rules.engine import RULES
 
 __all__ = ["ACTIONS", "ACTION_TITLES", "DATA_STATUS_TITLES", "FieldError", "RULES", "STATES", "STATE_TITLES",
-           "looks_like_id", "mask_id", "mask_ids_in_text", "parse_date", "rule_title"]
+           "looks_like_id", "mask_id", "mask_ids_in_text", "parse_date", "rule_title", "visible"]

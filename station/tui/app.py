@@ -139,7 +139,8 @@ class StationApp(App[None]):
         self.push_screen(ReviewerDialog(), self._set_reviewer)
 
     def _update_sub_title(self) -> None:
-        who = f"审核人：{self.reviewer}" if self.reviewer else "审核人：未登记"
+        from ..services.formatting import visible
+        who = f"审核人：{visible(self.reviewer)}" if self.reviewer else "审核人：未登记"
         self.sub_title = who + (" · 证件号已显示" if self.unmasked else "")
 
     async def action_quit(self) -> None:
@@ -266,6 +267,17 @@ class StationApp(App[None]):
             self.notify(f"{DECISION_DONE.get(message.action, message.action)} {n} 条（{self.reviewer}）",
                         title="已记录")
         self.post_message(DataChanged())
+
+    # ------------------------------------------------------------------ plain notifications
+
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast is plain text: messages carry file names, names and reasons, and a
+        file named ``[@click=app.toggle_mask]x.csv`` must not become a live link. There is
+        no markup in the station's own messages, so ``markup`` is ignored."""
+        from ..services.formatting import visible
+        super().notify(visible(message, newlines=True), title=visible(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     # ------------------------------------------------------------------ no screenshots
 

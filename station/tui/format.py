@@ -1,7 +1,10 @@
 """Display helpers shared by the screens: plain text, never markup; amounts; titles.
 
-Everything that reaches a DataTable or a Static from the register goes through
-:func:`text` (a ``rich.text.Text``), so a name like ``x [/] y`` is shown, not parsed.
+Everything that reaches a DataTable, a Static or a Text from a file or a person goes
+through :func:`plain` (a ``rich.text.Text``, control characters made visible by
+``station.normalise.display.visible``), so a name like ``x [/] y`` or a file named
+``[@click=app.quit]x.csv`` is shown, not parsed, and an ESC never reaches the terminal.
+Notifications are plain text too: ``StationApp.notify`` never parses markup.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Any
 from rich.text import Text
 
 from ..kinds.spec import DEPARTMENTS
-from ..services.formatting import ACTION_TITLES, DATA_STATUS_TITLES, STATE_TITLES
+from ..services.formatting import ACTION_TITLES, DATA_STATUS_TITLES, STATE_TITLES, visible
 
 SEVERITY_TITLES = {"high": "高", "medium": "中", "low": "低"}
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "dim"}
@@ -27,13 +30,20 @@ WATCH_TITLES = {"watching": "实时监视", "polling": "轮询监视", "waiting-
 OVERDUE_STYLE = "bold dark_orange"
 
 
-def text(value: Any, style: str = "") -> Text:
-    """Untrusted cell text as a Text (never parsed as markup). None shows as empty."""
+def plain(value: Any, style: str = "", *, wrap: bool = False) -> Text:
+    """Untrusted text as a Text: never parsed as markup, control characters visible.
+    None shows as empty. A cell by default (one line, cut with …); ``wrap=True`` for
+    running text, which keeps its line breaks."""
     if value is None:
         return Text("", style=style)
     if isinstance(value, Text):
         return value
-    return Text(str(value), style=style, no_wrap=True, overflow="ellipsis")
+    if wrap:
+        return Text(visible(value, newlines=True), style=style)
+    return Text(visible(value), style=style, no_wrap=True, overflow="ellipsis")
+
+
+text = plain        # the name the screens' table cells use
 
 
 def money(value: Any, empty: str = "—") -> str:

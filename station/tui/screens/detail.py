@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ..format import (EVENT_TITLES, action_title, data_status_title, department_title, money,
-                      money_text, severity_text, short_time, state_text, text)
+                      money_text, plain, severity_text, short_time, state_text, text)
 from ..widgets.chrome import StatusBar
 from ..widgets.prose import Prose
 from .base import deliver
@@ -113,9 +113,11 @@ class DetailScreen(Screen):
         out.append(f"  {data_status_title(a.get('data_status'))}\n",
                    style="dim" if a.get("data_status") == "cleared" else "")
         subject = a.get("subject") or ""
-        out.append(f"对象 {show_id(subject) if _ID.match(subject) else subject}")
+        out.append("对象 ")
+        out.append_text(plain(show_id(subject) if _ID.match(subject) else subject))
         if a.get("name"):
-            out.append(f"  {a['name']}")
+            out.append("  ")
+            out.append_text(plain(a["name"]))
         if a.get("period"):
             out.append(f"  期间 {a['period']}")
         out.append(f"  部门 {department_title(a.get('department'))}\n")
@@ -155,13 +157,14 @@ class DetailScreen(Screen):
             if kind == "payments" or len(recs) > 2:
                 title = f"{recs[0].get('title') or kind}（{len(recs)} 条）"
                 table = DataTable(cursor_type="row", zebra_stripes=True, classes="auto-table")
-                lists += [Static(Text(title), classes="section-title"), table]
+                lists += [Static(plain(title, wrap=True), classes="section-title"), table]
                 list_fills.append((table, recs))
                 continue
             for rec in recs:
-                title = Text(str(rec.get("title") or kind or "记录"), style="bold")
+                title = plain(rec.get("title") or kind or "记录", "bold", wrap=True)
                 if rec.get("file"):
-                    title.append(f"\n{rec['file']}:{rec.get('row_no') or ''}", style="dim")
+                    title.append("\n")
+                    title.append_text(plain(f"{rec['file']}:{rec.get('row_no') or ''}", "dim", wrap=True))
                 table = DataTable(cursor_type="row", show_header=False, classes="auto-table")
                 kv_fills.append((table, rec.get("fields") or {}))
                 panels.append(Vertical(Static(title), table, classes="record"))
@@ -195,16 +198,17 @@ class DetailScreen(Screen):
         widgets, fills = [], []
         for key, value in extra.items():
             if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                widgets.append(Static(Text(_list_title(key)), classes="section-title"))
+                widgets.append(Static(plain(_list_title(key), wrap=True), classes="section-title"))
                 table = DataTable(cursor_type="row", zebra_stripes=True, classes="auto-table")
                 widgets.append(table)
                 fills.append((table, value))
             elif isinstance(value, float):
                 widgets.append(Static(Text(f"{_list_title(key)}：{money(value)}")))
             elif isinstance(value, (str, int)) and value != "":
-                widgets.append(Static(Text(f"{_list_title(key)}：{self._mask(value)}")))
+                widgets.append(Static(plain(f"{_list_title(key)}：{self._mask(value)}", wrap=True)))
             elif isinstance(value, list) and value:
-                widgets.append(Static(Text(f"{_list_title(key)}：" + "、".join(str(self._mask(v)) for v in value))))
+                widgets.append(Static(plain(f"{_list_title(key)}：" + "、".join(str(self._mask(v)) for v in value),
+                                            wrap=True)))
         box.mount_all(widgets)
         for table, rows in fills:
             columns = list(dict.fromkeys(k for r in rows for k in r))

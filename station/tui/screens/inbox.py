@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ...kinds.spec import KINDS
-from ..format import DELIVERY_STYLES, DELIVERY_TITLES, count, department_title, short_time, text
+from ..format import DELIVERY_STYLES, DELIVERY_TITLES, count, department_title, plain, short_time, text
 from .base import StationScreen, deliver
 
 PAGE = 200
@@ -124,15 +124,17 @@ class DeliveryScreen(Screen):
         head = Text()
         status = d["status"]
         head.append(f"#{d['id']} ", style="bold")
-        head.append(d["original_name"] or "")
+        head.append_text(plain(d["original_name"]))
         head.append(f"  {DELIVERY_TITLES.get(status, status)}\n", style=DELIVERY_STYLES.get(status, ""))
         kind = KINDS[d["kind"]].title if d.get("kind") in KINDS else "未识别"
         head.append(f"类型 {kind} · 部门 {department_title(d.get('department'))} · "
                     f"导入 {count(d.get('rows_applied'))} 行 · 拒收 {count(d.get('rows_rejected'))} 行 · "
                     f"跳过 {count(d.get('rows_skipped'))} 行\n")
-        head.append(f"收件时间 {short_time(d.get('received_at'))} · 原件 {d.get('stored_path') or ''}")
+        head.append(f"收件时间 {short_time(d.get('received_at'))} · 原件 ")
+        head.append_text(plain(d.get("stored_path")))
         if d.get("reason"):
-            head.append(f"\n说明：{d['reason']}", style="yellow")
+            head.append("\n说明：", style="yellow")
+            head.append_text(plain(d["reason"], "yellow"))
         self.query_one("#delivery-head", Static).update(head)
         t = self.query_one("#rejected", DataTable)
         t.add_column("行号", key="row")

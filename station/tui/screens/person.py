@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
-from ..format import (action_title, count, data_status_title, money, money_text, rule_title, short_time,
-                      state_text, text)
+from ..format import (action_title, count, data_status_title, money, money_text, plain, rule_title,
+                      short_time, state_text, text)
 from .base import StationScreen, deliver
 
 ID_COLUMNS = {"id_number", "subject"}
@@ -103,7 +103,8 @@ class PersonScreen(StationScreen):
         table.clear()
         if not results:
             table.display = False
-            self.query_one("#person-head", Static).update(Text(f"没有找到「{query}」。", style="yellow"))
+            self.query_one("#person-head", Static).update(plain(f"没有找到「{self.app.show_text(query)}」。", "yellow",
+                                                                wrap=True))
             return
         if len(results) == 1:
             table.display = False
@@ -115,7 +116,7 @@ class PersonScreen(StationScreen):
                           text("、".join(r["sources"])))
         table.display = True
         self.query_one("#person-head", Static).update(
-            Text(f"「{query}」找到 {len(results)} 人，选择一人后回车。", style="dim"))
+            plain(f"「{self.app.show_text(query)}」找到 {len(results)} 人，选择一人后回车。", "dim", wrap=True))
         table.focus()
 
     @on(DataTable.RowSelected, "#results")
@@ -146,7 +147,7 @@ class PersonScreen(StationScreen):
         show_id = self.app.show_id
         reg = view["register"]
         head = Text()
-        head.append(view.get("name") or "（姓名不详）", style="bold")
+        head.append_text(plain(view.get("name") or "（姓名不详）", "bold"))
         head.append("  " + show_id(view["id"]))
         if reg:
             head.append(f"  {reg.get('status') or ''}", style="bold")
@@ -174,7 +175,7 @@ class PersonScreen(StationScreen):
         partner.remove_children()
         widgets = []
         for section in view["partner"]:
-            widgets.append(Static(Text(f"{section['title']}（{section['department']}）"),
+            widgets.append(Static(plain(f"{section['title']}（{section['department']}）", wrap=True),
                                   classes="section-title"))
             table = DataTable(cursor_type="row", zebra_stripes=True, classes="auto-table")
             widgets.append(table)

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from ...kinds.spec import DEPARTMENTS
-from ..format import OVERDUE_STYLE, SEVERITY_STYLES, age_days, money_text, severity_text, state_text, text
+from ..format import OVERDUE_STYLE, SEVERITY_STYLES, age_days, money_text, plain, severity_text, state_text, text
 from ..widgets.queue_table import WindowTable
 from .base import StationScreen, deliver
 from .dialogs import AmountDialog, ConfirmDialog, TextDialog
@@ -205,7 +205,8 @@ class QueueScreen(StationScreen):
         out.append(f" · 第 {current:,}/{pages:,} 页")
         if self.selected:
             out.append(f" · 已选 {len(self.selected)} 条", style="bold green")
-        out.append(" · " + self.filter.describe(self._rule_titles()), style="dim")
+        out.append_text(plain(" · " + self.app.show_text(self.filter.describe(self._rule_titles())), "dim",
+                              wrap=True))
         self.query_one("#queue-summary", Static).update(out)
         arrow = "↓" if self.descending else "↑"
         self.query_one("#queue-sort", Static).update(

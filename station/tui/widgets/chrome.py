@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
-from ..format import WATCH_TITLES
+from ..format import WATCH_TITLES, plain
 
 SECTIONS = (("dashboard", "1", "总览"), ("inbox", "2", "收件"), ("queue", "3", "疑点"),
             ("person", "4", "人员"))
@@ -65,4 +65,4 @@ class StatusBar(Horizontal):
         self.query_one("#watch-state", Static).update(out)
         activity = getattr(app, "activity", "")
         self.set_class(bool(activity), "-busy")
-        self.query_one("#apply-label", Static).update(Text(activity))
+        self.query_one("#apply-label", Static).update(plain(activity))

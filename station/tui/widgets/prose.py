@@ -12,6 +12,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
+from ...services.formatting import visible
+
 _TOKEN = re.compile(r"\s+|[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+")
 _NO_LINE_START = set("，。、；：？！）》」』】”’,.;:?!)%")
 _NO_LINE_END = set("（《「『【“‘(")
@@ -60,11 +62,11 @@ class Prose(Static):
 
     def __init__(self, text: str = "", style: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
-        self._raw = text
+        self._raw = visible(text, newlines=True)
         self._style = style
 
     def set_text(self, text: str, style: str = "") -> None:
-        self._raw, self._style = text or "", style
+        self._raw, self._style = visible(text, newlines=True), style
         self._rewrap()
 
     def on_mount(self) -> None:
