@@ -96,27 +96,48 @@ def test_formulas_are_inert_in_xlsx(conn, tmp_path):
     ws = load_workbook(out).active
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     note = [c for c in cells if isinstance(c.value, str) and "cmd|" in c.value]
-    assert len(note) == 1 and note[0].data_type == "s" and note[0].value == "'" + FORMULA
+    # Exactly as entered (no visible '), typed as text and kept text when edited.
+    assert len(note) == 1 and note[0].data_type == "s" and note[0].value == FORMULA
+    assert note[0].quotePrefix
     for c in cells:
         assert c.data_type != "f"
-        if isinstance(c.value, str):
-            assert not c.value.startswith(("=", "+", "-", "@", "\t", "\r")), c.value
     assert "<f>" not in xlsx_xml(out) and "<f " not in xlsx_xml(out)
 
 
 def test_xlsx_layout(conn, tmp_path):
     out = tmp_path / "log.xlsx"
-    export_review_log(conn, out, fmt="xlsx")
+    export_review_log(conn, out, fmt="xlsx", office="某县人社局基金监督科")
     ws = load_workbook(out).active
-    header = [c.value for c in ws[1]]
-    assert header[6] == "对象" and all(c.font.bold for c in ws[1])
-    subjects = [ws.cell(row=r, column=7) for r in range(2, 8)]
+    # Title block: what the table is, the office, the period; then the table's header.
+    assert ws["A1"].value == "核查台账" and ws["A1"].font.bold
+    assert "填报单位：某县人社局基金监督科" in ws["A2"].value and "期间：" in ws["A2"].value
+    h = 3
+    header = [c.value for c in ws[h]]
+    assert header[6] == "对象" and all(c.font.bold for c in ws[h])
+    subjects = [ws.cell(row=r, column=7) for r in range(h + 1, h + 7)]
     assert all(c.data_type == "s" and c.number_format == "@" for c in subjects)
     assert subjects[4].value == CREDIT                      # a credit code is not personal data
-    assert ws.cell(row=2, column=11).value == 36166.2       # amounts stay numbers
+    assert ws.cell(row=h + 1, column=11).value == 36166.2   # amounts stay numbers
     assert ws.column_dimensions["J"].width > 20 and ws.column_dimensions["G"].width >= 18
+    assert ws.cell(row=h + 1, column=10).alignment.wrap_text   # long notes wrap
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any("填表人：" in t and "审核人：" in t and "负责人：" in t and "日期：" in t for t in texts)
     last = ws.cell(row=ws.max_row, column=1).value
     assert last.startswith("校验值：entries=6 head=")
+
+
+def test_xlsx_prints_on_a4_landscape_one_page_wide(conn, tmp_path):
+    out = tmp_path / "log.xlsx"
+    result = export_review_log(conn, out, fmt="xlsx")
+    ws = load_workbook(out).active
+    ps = ws.page_setup
+    assert str(ps.paperSize) == "9" and ps.orientation == "landscape"      # 9: A4
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ps.fitToWidth == 1 and ps.fitToHeight == 0
+    assert ws.print_title_rows == "$3:$3"                   # the header row on every page
+    footer = ws.oddFooter.center.text
+    assert "第 &P 页 共 &N 页" in footer and result.head[:16] in footer
+    # No office configured: a blank line to fill in by hand, never a made-up name.
+    assert ws["A2"].value.startswith("填报单位：　")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -64,8 +64,9 @@ def test_full_width_formula_in_a_note_and_a_name_is_inert_in_every_export(tmp_pa
     cells = [c for r in rows for c in r]
     assert "'＝1+1" in cells and "'＝HYPERLINK(\"http://x\")" in cells
     ws = load_workbook(tmp_path / "a.xlsx").active
-    values = [c.value for r in ws.iter_rows() for c in r]
-    assert "'＝1+1" in values and "'＝HYPERLINK(\"http://x\")" in values
+    cells = {c.value: c for r in ws.iter_rows() for c in r if c.value is not None}
+    for text in ("＝1+1", "＝HYPERLINK(\"http://x\")"):     # exact, text-typed, no visible '
+        assert cells[text].data_type == "s" and cells[text].quotePrefix
 
 
 def test_anomalies_csv_neutralises_full_width_formulas(loaded_station, capsys):

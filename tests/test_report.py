@@ -153,11 +153,29 @@ def test_markdown_and_html_reports(conn):
     assert md.startswith("# 基金监督月报（2026年10月）")
     assert "| 处理率 | 50.0% | 目标 95%：未达标 |" in md
     assert "| 整改率 | 50.0% | 目标 95%：未达标 |" in md        # cumulative
-    assert "| 涉及金额（元） | 21200.00 |" in md
+    assert "| 涉及金额（元） | 21,200.00 |" in md            # thousands separators for readers
     assert "| ≤30天 | 31–90天 | 91–180天 | >180天 | 合计 |" in md and "| 2 | 1 | 1 | 1 | 5 |" in md
     assert re.search(r"^校验值：entries=10 head=[0-9a-f]{64}$", md.strip().splitlines()[-1])
+    assert "填表人：" in md and "负责人：" in md
     html = render_html(data)
     assert "<h1>基金监督月报（2026年10月）</h1>" in html and "校验值：entries=10 head=" in html
+
+
+def test_html_report_prints_on_a4_with_title_signatures_and_chart(conn):
+    from station.export.report import build_report, render_html
+    html = render_html(build_report(conn, "2026-10", office="某县人社局基金监督科"))
+    assert "@media print" in html and "size:A4" in html
+    assert "thead{display:table-header-group}" in html               # headers repeat on each page
+    assert "填报单位：某县人社局基金监督科" in html
+    for label in ("填表人", "审核人", "负责人", "日期"):
+        assert f"<span>{label}：</span>" in html
+    assert "21,200.00" in html and "21200.00" not in html
+    # Only totals rows are bold: the rows are marked, nothing styles a table's last row.
+    totals = re.findall(r'<tr class="total"><td>([^<]*)</td>', html)
+    assert totals and set(totals) == {"合计"}
+    assert "last-child" not in html
+    assert "<svg" in html and "<script" not in html and "http" not in html.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
 
 
 def test_html_escapes_text_and_xlsx_is_inert(tmp_path):
@@ -175,7 +193,8 @@ def test_html_escapes_text_and_xlsx_is_inert(tmp_path):
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for c in cells)
     dept = [c for c in cells if "HYPERLINK" in str(c.value)]
-    assert dept and all(c.value.startswith("'=") and c.data_type == "s" for c in dept)
+    assert dept and all(c.value.startswith("=HYPERLINK") and c.data_type == "s" and c.quotePrefix
+                        for c in dept)
 
 
 def test_xlsx_report(conn, tmp_path):
@@ -192,7 +211,14 @@ def test_xlsx_report(conn, tmp_path):
     rates = [r for r in rows if r[0] == "处理率"]
     assert [r[1] for r in rates] == [0.5, 0.3] and rates[0][2] == "目标 95%：未达标"
     assert rows[-1][0].startswith("校验值：entries=10 head=")
-    assert ws.cell(row=1, column=1).font.bold
+    assert ws.cell(row=1, column=1).value == "基金监督月报（2026年10月）" and ws.cell(row=1, column=1).font.bold
+    assert any(isinstance(r[0], str) and "填表人：" in r[0] for r in rows)
+    ps = ws.page_setup
+    assert str(ps.paperSize) == "9" and ps.orientation == "landscape" and ps.fitToWidth == 1
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and "第 &P 页 共 &N 页" in ws.oddFooter.center.text
+    bold_first = {r[0].value for r in ws.iter_rows() if r[1].value is not None and r[1].font.bold
+                  and not isinstance(r[1].value, str)}
+    assert bold_first == {"合计"}                                      # totals rows only
     assert (out.stat().st_mode & 0o777) == 0o600
 
 

@@ -3,10 +3,12 @@
 - Files are written to a temporary file in the target folder (created 0600) and moved
   into place with ``os.replace``: a killed export never leaves a half-written file under
   the final name.
-- No cell can be taken as a formula: text starting with ``= + - @``, tab, CR or LF —
-  also in their full-width or small forms (``＝ ＋ － ＠ ﹦``…), which Excel and WPS may
-  fold — gets a leading ``'`` (NOTES.md § Exports), and XLSX text cells are forced to
-  string type (openpyxl writes any ``=…`` string as a formula otherwise).
+- No cell can be taken as a formula. In CSV, text starting with ``= + - @``, tab, CR or
+  LF — also in their full-width or small forms (``＝ ＋ － ＠ ﹦``…), which Excel and WPS
+  may fold — gets a leading ``'`` (NOTES.md § Exports), which is what a spreadsheet needs
+  there. In XLSX the text is kept exactly as entered in a string-typed cell (openpyxl
+  would write any ``=…`` string as a formula otherwise) with the quotePrefix style, so it
+  stays text when edited and prints without a visible mark.
 - CSV is UTF-8 with a BOM, so that Excel and WPS show Chinese correctly.
 """
 from __future__ import annotations
@@ -204,9 +206,13 @@ class SheetWriter:
                 cell.value = value
                 shown = str(value)
             else:
-                shown = ILLEGAL_CHARACTERS_RE.sub("", neutralise(str(value)))
+                # Exactly as entered, typed as text: a text cell is never a formula, so no
+                # visible ' is needed; quotePrefix keeps it text when a clerk edits the cell.
+                shown = ILLEGAL_CHARACTERS_RE.sub("", str(value))
                 cell.value = shown
-                cell.data_type = "s"           # never a formula, whatever the text
+                cell.data_type = "s"
+                if neutralise(shown) != shown:
+                    cell.quotePrefix = True
                 if col in self.text_columns:
                     cell.number_format = "@"
             if bold:

@@ -18,6 +18,8 @@ from ..review.states import TARGET_RATE
 from ..review.stats import AGE_BANDS, month_bounds, summary
 from .files import (ExportError, ExportResult, Money, Rate, SheetWriter, atomic_write, head_line,
                     new_workbook, save_workbook, snapshot, text_of)
+from .layout import (PRINT_CSS, TitleBlock, a4_setup, html_signature_block, html_title_block,
+                     signature_line, write_signature_block, write_title_block)
 
 FORMATS = ("xlsx", "md", "html")
 TARGET_TEXT = f"{TARGET_RATE * 100:.0f}%"
@@ -89,8 +91,9 @@ def _department_section(title: str, s: dict) -> Section:
     return Section(title, ["部门", *GROUP_FIGURES], rows)
 
 
-def build_report(conn: sqlite3.Connection, month: str) -> dict:
-    """The report's data: the summary, the review log's head, and the sections."""
+def build_report(conn: sqlite3.Connection, month: str, *, office: str | None = None) -> dict:
+    """The report's data: the summary, the review log's head, and the sections.
+    ``office`` is the 填报单位 printed in the title block (rules.yaml ``office:``)."""
     try:
         month_bounds(month)
     except ValueError as e:
@@ -111,15 +114,33 @@ def build_report(conn: sqlite3.Connection, month: str) -> dict:
                 [[*s["age_bands"].values(), sum(s["age_bands"].values())]]),
         Section("八、口径说明", paragraphs=list(DEFINITIONS)),
     ]
-    return {"title": f"基金监督月报（{int(y)}年{int(m)}月）", "month": month, "summary": s,
-            "period": f"{s['period_start']} 至 {end}", "generated_at": now_iso().replace("T", " "),
+    title = f"基金监督月报（{int(y)}年{int(m)}月）"
+    period = f"{s['period_start']} 至 {end}"
+    generated = now_iso().replace("T", " ")
+    return {"title": title, "month": month, "summary": s, "period": period, "generated_at": generated,
+            "office": office, "block": TitleBlock(title, period, office, generated),
             "entries": entries, "head": head, "sections": sections}
+
+
+def is_totals_row(row: list[Any]) -> bool:
+    """Only totals rows are styled as totals (bold)."""
+    return bool(row) and row[0] == "合计"
 
 
 # --------------------------------------------------------------------------- Markdown
 
+def display_text(value: Any) -> str:
+    """A cell as a reader sees it in Markdown and HTML: amounts and counts with thousands
+    separators (CSV and XLSX keep plain numbers)."""
+    if isinstance(value, Money):
+        return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return text_of(value)
+
+
 def _md_cell(value: Any) -> str:
-    return text_of(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return display_text(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _is_number(value: Any) -> bool:
@@ -132,8 +153,7 @@ def _numeric_column(sec: Section, i: int) -> bool:
 
 
 def render_markdown(data: dict) -> str:
-    out = [f"# {_md_cell(data['title'])}", "",
-           f"统计期间：{data['period']}　　生成时间：{data['generated_at']}", ""]
+    out = [f"# {_md_cell(data['title'])}", "", _md_cell(data["block"].info_line()), ""]
     for sec in data["sections"]:
         out += [f"## {_md_cell(sec.title)}", ""]
         if sec.header:
@@ -141,13 +161,16 @@ def render_markdown(data: dict) -> str:
             out.append("|" + "|".join("---:" if _numeric_column(sec, i) else "---"
                                        for i in range(len(sec.header))) + "|")
             for row in sec.rows:
-                out.append("| " + " | ".join(_md_cell(v) for v in row) + " |")
+                cells = [_md_cell(v) for v in row]
+                if is_totals_row(row):
+                    cells = [f"**{c}**" if c else c for c in cells]
+                out.append("| " + " | ".join(cells) + " |")
             out.append("")
         for p in sec.paragraphs:
             out.append(f"- {_md_cell(p)}")
         if sec.paragraphs:
             out.append("")
-    out.append(head_line(data["entries"], data["head"]))
+    out += [_md_cell(signature_line()), "", head_line(data["entries"], data["head"])]
     return "\n".join(out) + "\n"
 
 
@@ -155,12 +178,13 @@ def render_markdown(data: dict) -> str:
 
 _CSS = """body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:0 0 1.5em}th,td{border:1px solid #999;padding:4px 8px}
-th{background:#eee}td.n{text-align:right}tr:last-child td{font-weight:bold}
-.bad{color:#b00}.head{font-family:monospace;word-break:break-all}"""
+th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:bold}
+.bad{color:#b00}.head{font-family:monospace;word-break:break-all}
+figure{margin:0 0 1.5em}figcaption{font-size:.9em;color:#555}""" + PRINT_CSS
 
 
 def _html_cell(value: Any, tag: str = "td") -> str:
-    text = html.escape(text_of(value))
+    text = html.escape(display_text(value))
     classes = []
     if _is_number(value):
         classes.append("n")
@@ -170,22 +194,61 @@ def _html_cell(value: Any, tag: str = "td") -> str:
     return f"<{tag}{cls}>{text}</{tag}>"
 
 
+CHART_BAR_WIDTH = 360
+
+
+def chart_svg(data: dict) -> str:
+    """An inline bar chart of this month's anomalies per rule: found, and handled within
+    it. Plain SVG (no script, nothing fetched), so it prints and opens offline."""
+    e = html.escape
+    rows = [r for r in data["summary"]["per_rule"] if r["found"]]
+    if not rows:
+        return ""
+    top = max(r["found"] for r in rows)
+    label_w, row_h = 190, 22
+    height = row_h * len(rows) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + CHART_BAR_WIDTH + 80}" '
+             f'height="{height}" role="img" aria-label="本月分规则疑点数">']
+    for i, r in enumerate(rows):
+        y = i * row_h + 4
+        found_w = CHART_BAR_WIDTH * r["found"] / top
+        handled_w = CHART_BAR_WIDTH * r["handled"] / top
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" font-size="12" text-anchor="end">'
+                     f'{e(r["title"])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{found_w:.1f}" height="16" fill="#c9d6e8"/>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{handled_w:.1f}" height="16" fill="#3a6ea5"/>')
+        parts.append(f'<text x="{label_w + found_w + 6:.1f}" y="{y + 13}" font-size="11">'
+                     f'{r["handled"]:,} / {r["found"]:,}</text>')
+    y = len(rows) * row_h + 18
+    parts.append(f'<rect x="{label_w}" y="{y - 10}" width="12" height="10" fill="#3a6ea5"/>'
+                 f'<text x="{label_w + 16}" y="{y}" font-size="11">已处理</text>'
+                 f'<rect x="{label_w + 70}" y="{y - 10}" width="12" height="10" fill="#c9d6e8"/>'
+                 f'<text x="{label_w + 86}" y="{y}" font-size="11">发现</text>')
+    parts.append("</svg>")
+    return ("<figure>" + "".join(parts) +
+            "<figcaption>图：本月新发现疑点分规则的处理情况（已处理 / 发现，条）</figcaption></figure>")
+
+
 def render_html(data: dict) -> str:
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
            f"<title>{e(data['title'])}</title><style>{_CSS}</style></head><body>",
-           f"<h1>{e(data['title'])}</h1>",
-           f"<p>统计期间：{e(data['period'])}　　生成时间：{e(data['generated_at'])}</p>"]
-    for sec in data["sections"]:
-        out.append(f"<h2>{e(sec.title)}</h2>")
+           html_title_block(data["block"])]
+    for i, sec in enumerate(data["sections"]):
+        out.append(f"<section><h2>{e(sec.title)}</h2>")
+        if i == 1:
+            out.append(chart_svg(data))
         if sec.header:
             out.append("<table><thead><tr>" + "".join(_html_cell(h, "th") for h in sec.header)
                        + "</tr></thead><tbody>")
             for row in sec.rows:
-                out.append("<tr>" + "".join(_html_cell(v) for v in row) + "</tr>")
+                cls = ' class="total"' if is_totals_row(row) else ""
+                out.append(f"<tr{cls}>" + "".join(_html_cell(v) for v in row) + "</tr>")
             out.append("</tbody></table>")
         if sec.paragraphs:
             out.append("<ul>" + "".join(f"<li>{e(p)}</li>" for p in sec.paragraphs) + "</ul>")
+        out.append("</section>")
+    out.append(html_signature_block())
     out.append(f'<p class="head">{e(head_line(data["entries"], data["head"]))}</p>')
     out.append("</body></html>")
     return "\n".join(out) + "\n"
@@ -194,26 +257,30 @@ def render_html(data: dict) -> str:
 # --------------------------------------------------------------------------- XLSX
 
 def render_xlsx(data: dict):
-    from openpyxl.styles import Font
     wb = new_workbook()
     ws = wb.active
     ws.title = f"月报{data['month']}"
     sw = SheetWriter(ws)
-    sw.append([data["title"]], track=False)
-    ws.cell(row=sw.row, column=1).font = Font(bold=True, size=14)
-    sw.append([f"统计期间：{data['period']}　　生成时间：{data['generated_at']}"], track=False)
+    ncols = max(len(sec.header) for sec in data["sections"])
+    write_title_block(sw, data["block"], ncols)
     for sec in data["sections"]:
         sw.blank()
         sw.append([sec.title], bold=True, track=False)
         if sec.header:
             sw.append(sec.header, bold=True)
             for row in sec.rows:
-                sw.append(row)
+                sw.append(row, bold=is_totals_row(row))
         for p in sec.paragraphs:
             sw.append([p], track=False)
-    sw.blank()
+            if ncols > 1:
+                ws.merge_cells(start_row=sw.row, start_column=1, end_row=sw.row, end_column=ncols)
+            from openpyxl.styles import Alignment
+            ws.cell(row=sw.row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+            ws.row_dimensions[sw.row].height = 30
+    write_signature_block(sw, ncols)
     sw.append([head_line(data["entries"], data["head"])], track=False)
-    sw.finish(max_width=40)
+    sw.finish(max_width=24)
+    a4_setup(ws, landscape=True, header_row=None)
     return wb
 
 
@@ -223,10 +290,11 @@ def default_path(exports: Path, month: str, fmt: str) -> Path:
     return Path(exports) / f"监督月报_{month}.{fmt}"
 
 
-def export_report(conn: sqlite3.Connection, month: str, out: Path, *, fmt: str = "xlsx") -> ExportResult:
+def export_report(conn: sqlite3.Connection, month: str, out: Path, *, fmt: str = "xlsx",
+                  office: str | None = None) -> ExportResult:
     if fmt not in FORMATS:
         raise ExportError(f"不支持的格式「{fmt}」，请用 xlsx、md 或 html。")
-    data = build_report(conn, month)
+    data = build_report(conn, month, office=office)
     if fmt == "md":
         body = render_markdown(data).encode("utf-8")
         atomic_write(out, lambda f: f.write(body))

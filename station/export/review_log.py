@@ -15,13 +15,20 @@ from pathlib import Path
 from ..review.log import chain_head
 from ..review.states import ACTION_TITLES
 from ..review.stats import department_title, rule_title
+from ..register.db import now_iso
 from .files import (ExportError, ExportResult, Money, SheetWriter, atomic_write, csv_bytes,
                     head_line, new_workbook, save_workbook, snapshot)
+from .layout import TitleBlock, a4_setup, set_widths, write_signature_block, write_title_block
 
 FORMATS = ("csv", "xlsx")
 HEADER = ("序号", "时间", "复核人", "疑点编号", "规则", "部门", "对象", "姓名", "决定", "说明",
           "涉及金额", "追回金额")
 TEXT_COLUMNS = (2, 3, 5, 6, 7, 8, 9, 10)          # 1-based: never numbers in XLSX
+# Printed widths (characters, a Chinese character is two) and the columns that wrap: on A4
+# landscape fitted to the page width the table prints at about 75%, still readable.
+PRINT_WIDTHS = (6, 17, 9, 8, 18, 8, 20, 10, 9, 36, 12, 12)
+WRAP_COLUMNS = (5, 8, 10)
+TITLE = "核查台账"
 SUBJECT_COLUMN = 7
 
 # Rules whose subject is not a person's ID number (credit code, 档号#件号).
@@ -95,7 +102,9 @@ def default_path(exports: Path, date_from: str, date_to: str, fmt: str) -> Path:
 
 def export_review_log(conn: sqlite3.Connection, out: Path, *, fmt: str,
                       date_from: str | dt.date | None = None, date_to: str | dt.date | None = None,
-                      unmask: bool = False) -> ExportResult:
+                      unmask: bool = False, office: str | None = None) -> ExportResult:
+    """Write the review log of ``date_from``..``date_to``. XLSX is laid out for printing
+    (:mod:`.layout`): title block with ``office`` (填报单位), signature block, A4."""
     if fmt not in FORMATS:
         raise ExportError(f"不支持的格式「{fmt}」，请用 csv 或 xlsx。")
     date_from, date_to = _day(date_from), _day(date_to)
@@ -111,15 +120,22 @@ def export_review_log(conn: sqlite3.Connection, out: Path, *, fmt: str,
     else:
         wb = new_workbook()
         ws = wb.active
-        ws.title = "核查台账"
+        ws.title = TITLE
         sw = SheetWriter(ws, TEXT_COLUMNS)
+        period = f"{date_from or '最早'} 至 {date_to or '今天'}"
+        write_title_block(sw, TitleBlock(TITLE, period, office, now_iso().replace("T", " ")[:19]),
+                          len(HEADER))
         sw.append(HEADER, bold=True)
+        header_row = sw.row
         for row in rows:
             sw.append(row)
+        write_signature_block(sw, len(HEADER))
         sw.append([footer], track=False)
-        sw.finish()
-        ws.freeze_panes = "A2"
+        set_widths(ws, PRINT_WIDTHS, WRAP_COLUMNS, first_row=header_row + 1)
+        ws.freeze_panes = ws.cell(row=header_row + 1, column=1).coordinate
         if rows:
-            ws.auto_filter.ref = f"A1:{ws.cell(row=len(rows) + 1, column=len(HEADER)).coordinate}"
+            ws.auto_filter.ref = (f"A{header_row}:"
+                                  f"{ws.cell(row=header_row + len(rows), column=len(HEADER)).coordinate}")
+        a4_setup(ws, landscape=True, header_row=header_row, check_value=f"{entries}/{head[:16]}")
         atomic_write(out, lambda f: save_workbook(wb, f))
     return ExportResult(Path(out), len(rows), entries, head)
