@@ -55,6 +55,7 @@ class Config:
     limits: Limits
     review: ReviewConfig
     rules: dict[str, dict[str, Any]]          # rule id -> raw parameters
+    office: str | None = None                 # 填报单位 printed on review logs and reports
     _lines: dict[tuple, int] = field(default_factory=dict, repr=False)
 
     def line_of(self, *path: Any) -> int | None:
@@ -145,6 +146,22 @@ def default_rules_text() -> str:
     return resources.files("station").joinpath("rules.yaml").read_text(encoding="utf-8")
 
 
+def with_office(text: str, office: str) -> str:
+    """``text`` (a rules.yaml) with its top-level ``office:`` set to ``office``; added after
+    ``version:`` (or at the top) when the file has none. Comments are kept."""
+    import json
+    import re
+    value = json.dumps(" ".join(office.split()), ensure_ascii=False)   # a YAML double-quoted string
+    line = f"office: {value}"
+    pattern = re.compile(r"^office:.*$", re.MULTILINE)
+    if pattern.search(text):
+        return pattern.sub(lambda _: line, text, count=1)
+    version = re.search(r"^version:.*$", text, re.MULTILINE)
+    if version:
+        return text[:version.end()] + "\n" + line + text[version.end():]
+    return line + "\n" + text
+
+
 def load_config(path: Path | None = None) -> Config:
     """Load ``path`` (or the packaged default when None) and validate its structure."""
     if path is None:
@@ -171,10 +188,15 @@ def _build(data: Any, lines: dict, source: str) -> Config:
                  rules={}, _lines=lines)
     if not isinstance(data, dict):
         raise cfg.error_at((), "顶层应为“键: 值”的映射（aliases、kinds、rules 等）。")
-    known = {"version", "aliases", "kinds", "limits", "review", "rules"}
+    known = {"version", "office", "aliases", "kinds", "limits", "review", "rules"}
     for key in data:
         if key not in known:
             raise cfg.error_at((key,), f"未知的配置项「{key}」。可用的有：{'、'.join(sorted(known))}。")
+
+    office = data.get("office")
+    if office is not None and not isinstance(office, str):
+        raise cfg.error_at(("office",), "office 应为填报单位的名称（文字），如 某某县人力资源和社会保障局基金监督科。")
+    cfg.office = " ".join(office.split()) if office and office.strip() else None
 
     canonical = {f.header for k in KINDS.values() for f in k.fields}
     aliases = data.get("aliases") or {}

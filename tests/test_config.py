@@ -105,3 +105,13 @@ def test_cli_reports_bad_config_without_traceback(tmp_path, capsys):
     assert main(["--home", str(tmp_path), "status"]) == 2
     err = capsys.readouterr().err
     assert "第 3 行" in err and "Traceback" not in err
+
+
+def test_with_office_keeps_comments_and_replaces_only_office():
+    from station.config import default_rules_text, load_config, with_office
+    text = default_rules_text()
+    once = with_office(text, "甲县 人社局")
+    twice = with_office(once, "乙县人社局")
+    assert twice.count("\noffice:") == 1 and 'office: "乙县人社局"' in twice
+    assert twice.replace('office: "乙县人社局"', 'office: ""') == text      # nothing else changed
+    assert with_office("version: 1\nrules: {}\n", 'a"b').startswith('version: 1\noffice: "a\\"b"')

@@ -259,3 +259,36 @@ def test_cli_report(tmp_path, capsys):
 def make_conn_at(home):
     from station.register.db import connect
     return connect(home.db_path)
+
+
+def test_office_is_asked_once_at_a_terminal_and_kept(tmp_path, capsys, monkeypatch):
+    """No 填报单位 in rules.yaml: an export at a terminal asks once, keeps it in the home's
+    rules.yaml (comments kept, check-config clean), and the next export does not ask."""
+    from openpyxl import load_workbook
+
+    from station.cli import main
+    from station.config import load_config
+    from test_review_helpers import make_home
+    home = make_home(tmp_path)
+    load_report_fixture(make_conn_at(home))
+    answers = iter(["  某县人社局   基金监督科 "])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    assert main(["--home", str(home.root), "report", "--month", "2026-10"]) == 0
+    ws = load_workbook(home.exports / "监督月报_2026-10.xlsx").active
+    assert "填报单位：某县人社局 基金监督科" in ws["A2"].value
+    text = home.rules_path.read_text(encoding="utf-8")
+    assert 'office: "某县人社局 基金监督科"' in text and "four_eyes" in text     # the rest kept
+    assert load_config(home.rules_path).office == "某县人社局 基金监督科"
+    # Asked once: a second export takes it from rules.yaml (input would raise StopIteration).
+    assert main(["--home", str(home.root), "export", "review-log"]) == 0
+    assert main(["--home", str(home.root), "check-config"]) == 0
+    capsys.readouterr()
+
+
+def test_office_must_be_text(tmp_path):
+    from station.config import ConfigError, load_config
+    p = tmp_path / "rules.yaml"
+    p.write_text("version: 1\noffice: [a, b]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="第 2 行"):
+        load_config(p)

@@ -40,6 +40,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
 
+def office_of(station) -> str | None:
+    """The 填报单位 for the title block. Asked for once at a terminal when rules.yaml has
+    none, and kept in the home's rules.yaml; a script gets a blank line to fill in."""
+    import sys
+    if station.cfg.office or not sys.stdin.isatty():
+        return station.cfg.office
+    try:
+        name = input("填报单位（印在台账和月报的抬头，如 某某县人力资源和社会保障局基金监督科；直接回车跳过）：")
+    except EOFError:
+        return None
+    name = " ".join(name.split())
+    if name:
+        station.set_office(name)
+        console.print(f"已记下填报单位「{name}」（{station.home.rules_path} 的 office 项）。", markup=False)
+    return name or None
+
+
 def _out_path(out: Path | None, default: Path) -> Path:
     path = (out.expanduser() if out else default).resolve()
     if path.is_dir():
@@ -57,7 +74,8 @@ def cmd_export_review_log(args) -> int:
     out = _out_path(args.out, default_path(station.home.exports, date_from, date_to, args.format))
     try:
         result = export_review_log(station.conn, out, fmt=args.format, date_from=date_from,
-                                   date_to=date_to, unmask=args.unmask)
+                                   date_to=date_to, unmask=args.unmask,
+                                   office=office_of(station) if args.format == "xlsx" else None)
     except ExportError as e:
         raise UserError(str(e)) from None
     say(f"已导出核查台账（{date_from} 至 {date_to}，{result.rows} 条决定"
@@ -75,12 +93,12 @@ def cmd_report(args) -> int:
         if args.out is not None and str(args.out) == "-":
             if args.format == "xlsx":
                 raise UserError("xlsx 不能打印到屏幕：请用 --format md 或 html，或用 --out 指定文件。")
-            data = build_report(station.conn, args.month)
+            data = build_report(station.conn, args.month, office=station.cfg.office)
             render = render_markdown if args.format == "md" else render_html
             print(render(data), end="")
             return 0
         out = _out_path(args.out, default_path(station.home.exports, args.month, args.format))
-        result = export_report(station.conn, args.month, out, fmt=args.format)
+        result = export_report(station.conn, args.month, out, fmt=args.format, office=office_of(station))
     except ExportError as e:
         raise UserError(str(e)) from None
     from ..services.review import summary

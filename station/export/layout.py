@@ -86,6 +86,16 @@ def set_widths(ws, widths: Sequence[float], wrap_columns: Sequence[int] = (),
             cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
+def grid(ws, first_row: int, last_row: int, ncols: int) -> None:
+    """Thin borders around every cell of a table, so the printed rows can be followed."""
+    from openpyxl.styles import Border, Side
+    thin = Side(style="thin", color="808080")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    for row in ws.iter_rows(min_row=first_row, max_row=last_row, max_col=ncols):
+        for cell in row:
+            cell.border = border
+
+
 def a4_setup(ws, *, landscape: bool, header_row: int | None,
              check_value: str | None = None) -> None:
     """A4, fitted to one page width, header row repeated, page numbers in the footer."""

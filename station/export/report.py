@@ -18,7 +18,7 @@ from ..review.states import TARGET_RATE
 from ..review.stats import AGE_BANDS, month_bounds, summary
 from .files import (ExportError, ExportResult, Money, Rate, SheetWriter, atomic_write, head_line,
                     new_workbook, save_workbook, snapshot, text_of)
-from .layout import (PRINT_CSS, TitleBlock, a4_setup, html_signature_block, html_title_block,
+from .layout import (PRINT_CSS, TitleBlock, a4_setup, grid, html_signature_block, html_title_block,
                      signature_line, write_signature_block, write_title_block)
 
 FORMATS = ("xlsx", "md", "html")
@@ -268,8 +268,10 @@ def render_xlsx(data: dict):
         sw.append([sec.title], bold=True, track=False)
         if sec.header:
             sw.append(sec.header, bold=True)
+            top = sw.row
             for row in sec.rows:
                 sw.append(row, bold=is_totals_row(row))
+            grid(ws, top, sw.row, len(sec.header))
         for p in sec.paragraphs:
             sw.append([p], track=False)
             if ncols > 1:

@@ -18,7 +18,7 @@ from ..review.stats import department_title, rule_title
 from ..register.db import now_iso
 from .files import (ExportError, ExportResult, Money, SheetWriter, atomic_write, csv_bytes,
                     head_line, new_workbook, save_workbook, snapshot)
-from .layout import TitleBlock, a4_setup, set_widths, write_signature_block, write_title_block
+from .layout import TitleBlock, a4_setup, grid, set_widths, write_signature_block, write_title_block
 
 FORMATS = ("csv", "xlsx")
 HEADER = ("序号", "时间", "复核人", "疑点编号", "规则", "部门", "对象", "姓名", "决定", "说明",
@@ -129,6 +129,7 @@ def export_review_log(conn: sqlite3.Connection, out: Path, *, fmt: str,
         header_row = sw.row
         for row in rows:
             sw.append(row)
+        grid(ws, header_row, sw.row, len(HEADER))
         write_signature_block(sw, len(HEADER))
         sw.append([footer], track=False)
         set_widths(ws, PRINT_WIDTHS, WRAP_COLUMNS, first_row=header_row + 1)

@@ -62,6 +62,25 @@ class Station:
             self._local.conn = conn
         return conn
 
+    def set_office(self, office: str) -> None:
+        """Record the 填报单位 in the home's rules.yaml (made from the default when the
+        home has none), checked before it replaces the file."""
+        from ..config import default_rules_text, load_config, with_office
+        from ..export.files import atomic_write
+        path = self.home.rules_path
+        existed = path.exists()
+        text = path.read_text(encoding="utf-8") if existed else default_rules_text()
+        body = with_office(text, office).encode("utf-8")
+        atomic_write(path, lambda f: f.write(body))
+        try:
+            self.cfg = load_config(path)
+        except Exception:                 # never leave a rules.yaml that does not load
+            if existed:
+                atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+            else:
+                path.unlink()
+            raise
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:

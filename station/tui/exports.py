@@ -22,11 +22,12 @@ def run(station, what: str, *, unmasked: bool = False, today: dt.date | None = N
         date_from, date_to = default_range(conn, None, today.isoformat())
         out = default_path(exports, date_from, date_to, fmt)
         result = export_review_log(conn, out, fmt=fmt, date_from=date_from, date_to=date_to,
-                                   unmask=unmasked)
+                                   unmask=unmasked, office=station.cfg.office)
         return [result.path]
     if what == "monthly_report":
         from ..services.export import export_report, report_path as default_path
         month = today.strftime("%Y-%m")
-        result = export_report(conn, month, default_path(exports, month, "xlsx"), fmt="xlsx")
+        result = export_report(conn, month, default_path(exports, month, "xlsx"), fmt="xlsx",
+                               office=station.cfg.office)
         return [result.path]
     raise ValueError(f"unknown export {what!r}")
