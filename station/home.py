@@ -27,13 +27,16 @@ Drop each delivery into the sub-folder of the department that sent it:
 
 | 文件夹 folder | 部门 department | 文件 files |
 |---|---|---|
-| agency/ | 经办机构 | 参保人员、参保单位、待遇发放、残疾人参保补助、城乡居民医保参保 |
+| agency/ | 经办机构 | 参保人员、参保单位、待遇发放、残疾人参保补助、城乡居民医保参保、社保费核定 |
 | public_security/ | 公安 | 户籍注销人员（死亡注销） |
 | civil_affairs/ | 民政 | 殡葬火化记录 |
 | industry_commerce/ | 市场监管/工商 | 企业登记信息 |
 | education/ | 教育 | 新生名册 |
 | disability/ | 残联 | 残疾人变动信息 |
 | archive/ | 档案室 | 档案扫描索引 |
+| tax/ | 税务 | 社保费征收明细 |
+| finance/ | 财政 | 财政专户入账 |
+| bank/ | 银行 | 银行代发回盘 |
 
 支持 CSV（UTF-8 / GBK）、XLSX、XLS、JSON。已导入的文件移到 `processed/年-月/`，
 无法导入的文件移到 `rejected/`，旁边的 `.原因.txt` 写明原因。原文件逐字节保留，作为证据。

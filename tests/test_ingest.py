@@ -22,6 +22,11 @@ SAMPLE_KINDS = {
     "education/2026级新生名册.csv": ("new_students", 12),
     "industry_commerce/企业登记信息.csv": ("enterprises", 11),
     "public_security/户籍注销人员_1.csv": ("household_deaths", 8),
+    "agency/社保费核定_2026.csv": ("contributions_due", 530),
+    "agency/养老金调整补发_2026.csv": ("payments", 6),
+    "tax/社保费征收明细_2026.csv": ("tax_collections", 542),
+    "finance/财政专户入账_2026.csv": ("fund_account_entries", 51),
+    "bank/银行代发回盘_202609.csv": ("bank_returns", 212),
 }
 
 
@@ -32,17 +37,19 @@ def count(station, table):
 def test_all_samples_apply_with_no_rejected_rows(station):
     copy_samples(station.home)
     report = station.ingest(evaluate=False)
-    assert len(report.results) == 21
+    assert len(report.results) == 28
     assert all(r.status == "applied" for r in report.results), [(r.name, r.reason) for r in report.results]
     assert sum(r.rows_rejected for r in report.results) == 0
     counts = {t: count(station, t) for t in ("persons", "units", "payments", "subsidies",
                                              "resident_medical", "household_deaths", "cremations",
                                              "enterprises", "new_students", "disability_changes",
-                                             "scan_index")}
-    assert counts == {"persons": 601, "units": 20, "payments": 2107, "subsidies": 10,
+                                             "scan_index", "contributions_due", "tax_collections",
+                                             "fund_account_entries", "bank_returns")}
+    assert counts == {"persons": 601, "units": 20, "payments": 2113, "subsidies": 10,
                       "resident_medical": 16, "household_deaths": 16, "cremations": 11,
                       "enterprises": 11, "new_students": 12, "disability_changes": 22,
-                      "scan_index": 38}
+                      "scan_index": 38, "contributions_due": 530, "tax_collections": 542,
+                      "fund_account_entries": 51, "bank_returns": 626}
     # originals are moved, byte for byte, to processed/YYYY-MM/
     assert not any(p.is_file() and p.name != "README.md" and p.name != ".gitkeep"
                    for p in station.home.inbox.rglob("*")

@@ -22,12 +22,20 @@ HEADERS = {
     "new_students": ("education", "公民身份号码,姓名,学校名称,年级,入学日期"),
     "disability_changes": ("disability", "公民身份号码,姓名,残疾类别,残疾等级,变动类型,变动日期"),
     "scan_index": ("archive", "档号,件号,档案对象,材料名称,形成日期,页数,保管期限,扫描文件"),
+    "payments_account": ("agency", "发放流水号,公民身份号码,姓名,发放年月,待遇类型,金额,发放日期,银行账号"),
+    "contributions_due": ("agency", "单位编号,费款所属期,险种,应缴金额"),
+    "tax_collections": ("tax", "票证号,统一社会信用代码,单位编号,单位名称,费款所属期,险种,实缴金额,入库日期"),
+    "fund_account_entries": ("finance", "凭证号,入账日期,险种,收入类型,金额,所属月份"),
+    "bank_returns": ("bank", "发放流水号,公民身份号码,户名,银行账号,金额,处理结果,处理日期"),
 }
 FILE_NAMES = {
     "persons": "参保人员", "units": "参保单位", "payments": "待遇发放", "subsidies": "残疾人参保补助",
     "resident_medical": "城乡居民医保参保", "household_deaths": "户籍注销人员",
     "cremations": "火化信息", "enterprises": "企业登记信息", "new_students": "新生名册",
     "disability_changes": "残疾人变动信息", "scan_index": "档案扫描索引",
+    "payments_account": "养老金补发", "contributions_due": "社保费核定",
+    "tax_collections": "社保费征收明细", "fund_account_entries": "财政专户入账",
+    "bank_returns": "银行代发回盘",
 }
 
 _counter = itertools.count(1)

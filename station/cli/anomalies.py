@@ -132,12 +132,22 @@ def _csv(rows: list[dict], *, unmask: bool) -> str:
                 v = (r.get("evidence") or {}).get("summary", "")
                 v = v if unmask else mask_text(v)
             elif key == "subject":
-                v = r["subject"] if unmask else mask_text(r["subject"])
+                v = r["subject"] if unmask else _masked_subject(r)
             else:
                 v = r.get(key)
             out.append("" if v is None else neutralise(v) if isinstance(v, str) else v)
         w.writerow(out)
     return buf.getvalue()
+
+
+def _masked_subject(r: dict) -> str:
+    """A subject as shown by default: ID numbers in it masked; a bank account (the subject
+    of SHARED_ACCOUNT) down to its last four digits."""
+    from ..rules.base import is_account_subject
+    if is_account_subject(r.get("rule")):
+        from ..normalise import mask_account
+        return mask_account(r["subject"])
+    return mask_text(r["subject"])
 
 
 def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool,
@@ -156,7 +166,7 @@ def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool
         t.add_column("数据状态", overflow="fold")
     t.add_column("首次发现", overflow="fold")
     for r in rows:
-        subject = r["subject"] if unmask else mask_text(r["subject"])
+        subject = r["subject"] if unmask else _masked_subject(r)
         cells = [str(r["id"]), r["title"], r["severity_title"], r["department_title"], subject,
                  r["name"] or "", r["period"] or "",
                  "" if r["amount"] is None else f"{r['amount']:,.2f}", r["status_title"]]

@@ -41,7 +41,11 @@ def _mask(value: str) -> str:
 
 
 def mask_subject(rule: str, subject: str | None) -> str:
-    if not subject or rule in NON_PERSON_SUBJECTS:
+    from ..rules.base import is_account_subject, is_person_subject
+    if subject and is_account_subject(rule):
+        from ..normalise import mask_account
+        return mask_account(subject)
+    if not subject or rule in NON_PERSON_SUBJECTS or not is_person_subject(rule):
         return subject or ""
     return _mask(subject)
 

@@ -81,6 +81,11 @@ class RowMapper:
         self.key_pos = [pos[c] for c in spec.key]
         self.nk_pos = pos["nk"]
         self.is_cremation = spec.name == "cremations"
+        self.one_of = [pos[c] for c in spec.one_of]
+        if self.one_of:
+            headers = {f.column: f.header for f in spec.fields}
+            self.one_of_reason = ("缺少「" + "」或「".join(headers[c] for c in spec.one_of)
+                                  + "」：至少要填一项")
         self.header_cells = {str(c).strip() for c in rec.header_cells if c not in (None, "")}
         indexes = [idx for idx, *_ in plan]
         self._min_len = max(indexes, default=-1) + 1
@@ -109,6 +114,8 @@ class RowMapper:
                 out[p], out[p + 1] = value
             else:
                 out[p] = value
+        if self.one_of and all(out[p] is None for p in self.one_of):
+            raise RowRejected(self.one_of_reason)
         key_pos = self.key_pos
         if self.is_cremation:
             out[self.nk_pos] = natural_key(self.spec, {c: out[self.pos[c]] for c in self.spec.key})
@@ -182,6 +189,10 @@ class RowMapper:
                     return None
                 out[p] = values
         n = len(cells)
+        if self.one_of:                                   # a row naming none: row by row
+            given = [out[p] for p in self.one_of if not isinstance(out[p], repeat)]
+            if not given or any(all(v is None for v in vs) for vs in zip(*given)):
+                return None
         keys = [out[p] for p in self.key_pos]
         if self.is_cremation:
             ids, names, births, deaths = (([None] * n if isinstance(k, repeat) else k) for k in keys)

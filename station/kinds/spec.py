@@ -40,6 +40,9 @@ class KindSpec:
     fields: tuple[Field, ...]
     key: tuple[str, ...]         # natural key columns (see ``key_of`` for exceptions)
     table: str = ""              # register table; defaults to the kind name
+    # Columns of which a row must fill at least one (none of them required on its own):
+    # a tax collection names its unit by 单位编号 or by 统一社会信用代码.
+    one_of: tuple[str, ...] = ()
 
     @property
     def table_name(self) -> str:
@@ -96,6 +99,7 @@ _kind(KindSpec("payments", "待遇发放", "agency", (
     F("benefit_type", "待遇类型", "text", True),
     F("amount", "金额", "amount", True),
     F("pay_date", "发放日期", "date"),
+    F("account_no", "银行账号", "account"),
 ), key=("serial_no",)))
 
 _kind(KindSpec("subsidies", "残疾人参保补助", "agency", (
@@ -172,6 +176,45 @@ _kind(KindSpec("scan_index", "档案扫描索引", "archive", (
     F("scan_file", "扫描文件", "text"),
 ), key=("file_no", "item_no")))
 
+# The money side (DOMAIN.md § The money side): what the agency assessed, what the tax
+# bureau collected, what reached the fund's special account, and the bank's results.
+_kind(KindSpec("contributions_due", "社保费核定", "agency", (
+    F("unit_no", "单位编号", "code", True),
+    F("period", "费款所属期", "month", True),
+    F("insurance", "险种", "text", True),
+    F("amount_due", "应缴金额", "amount", True),
+), key=("unit_no", "period", "insurance")))
+
+_kind(KindSpec("tax_collections", "社保费征收明细", "tax", (
+    F("receipt_no", "票证号", "text", True),
+    F("credit_code", "统一社会信用代码", "code"),
+    F("unit_no", "单位编号", "code"),
+    F("unit_name", "单位名称", "name"),
+    F("period", "费款所属期", "month", True),
+    F("insurance", "险种", "text", True),
+    F("amount_paid", "实缴金额", "amount", True),
+    F("paid_date", "入库日期", "date", True),
+), key=("receipt_no",), one_of=("unit_no", "credit_code")))
+
+_kind(KindSpec("fund_account_entries", "财政专户入账", "finance", (
+    F("voucher_no", "凭证号", "text", True),
+    F("entry_date", "入账日期", "date", True),
+    F("insurance", "险种", "text", True),
+    F("income_type", "收入类型", "text", True),
+    F("amount", "金额", "amount", True),
+    F("month", "所属月份", "month"),
+), key=("voucher_no",)))
+
+_kind(KindSpec("bank_returns", "银行代发回盘", "bank", (
+    F("serial_no", "发放流水号", "text", True),
+    F("id_number", "公民身份号码", "id"),
+    F("account_name", "户名", "name", True),
+    F("account_no", "银行账号", "account", True),
+    F("amount", "金额", "amount", True),
+    F("result", "处理结果", "text", True),
+    F("process_date", "处理日期", "date"),
+), key=("serial_no",)))
+
 DEPARTMENTS: dict[str, str] = {
     "agency": "经办机构",
     "public_security": "公安",
@@ -180,6 +223,9 @@ DEPARTMENTS: dict[str, str] = {
     "education": "教育",
     "disability": "残联",
     "archive": "档案室",
+    "tax": "税务",
+    "finance": "财政",
+    "bank": "银行",
 }
 
 

@@ -15,9 +15,11 @@ import sqlite3
 
 from ..kinds.spec import KINDS, KindSpec, kind_columns
 
-SCHEMA_VERSION = 3     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
+SCHEMA_VERSION = 4     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
                        # 3: no index nothing reads (kind tables' delivery_id, payments' period):
                        #    every row of every delivery paid for them; persons_unchecked_id
+                       # 4: the money side: contributions_due, tax_collections,
+                       #    fund_account_entries, bank_returns; payments.account_no
 
 # Indexes that the rules join and filter on (NOTES.md: index, then ANALYZE). Every index
 # costs every row of every delivery (bench/run.py): add one only for a query that uses it.
@@ -33,6 +35,9 @@ KIND_INDEXES: dict[str, list[tuple[str, ...]]] = {
     "new_students": [("id_number",)],
     "disability_changes": [("id_number", "change_date")],
     "scan_index": [("subject",)],
+    "contributions_due": [("unit_no", "period")],
+    "tax_collections": [("unit_no",), ("credit_code",)],
+    "bank_returns": [("account_no",)],
 }
 
 
@@ -90,11 +95,19 @@ def _create(db: "sqlite_utils.Database") -> None:
         table = db[spec.table_name]
         if not table.exists():
             db.execute(_kind_ddl(spec))
+        else:                     # a register of an earlier release: add the new fields
+            have = set(table.columns_dict)
+            for column, kind in kind_columns(spec).items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE [{spec.table_name}] ADD COLUMN [{column}] {_SQL_TYPE[kind]}")
         table.create_index(["nk"], unique=True, if_not_exists=True)
         db.execute(f"DROP INDEX IF EXISTS [idx_{spec.table_name}_delivery_id]")
         for cols in KIND_INDEXES.get(spec.name, []):
             table.create_index(list(cols), if_not_exists=True)
     db.execute("DROP INDEX IF EXISTS idx_payments_period")
+    # The few payments that carry their own bank account (SHARED_ACCOUNT reads them).
+    db.execute("CREATE INDEX IF NOT EXISTS payments_account ON payments (account_no)"
+               " WHERE account_no IS NOT NULL")
     # The few register IDs without a correct check character (DEATH_FUZZY_MATCH reads them).
     db.execute("CREATE INDEX IF NOT EXISTS persons_unchecked_id ON persons (id_number)"
                " WHERE id_number_valid IS NOT 1")
@@ -165,8 +178,10 @@ def _create(db: "sqlite_utils.Database") -> None:
                   BEGIN SELECT RAISE(ABORT, 'the review log is append-only'); END""")
 
 
+_SQL_TYPE = {str: "TEXT", int: "INTEGER", float: "REAL"}
+
+
 def _kind_ddl(spec: KindSpec) -> str:
-    sql_type = {str: "TEXT", int: "INTEGER", float: "REAL"}
-    cols = ",\n  ".join(f"[{c}] {sql_type[t]}" + (" NOT NULL" if c == "nk" else "")
+    cols = ",\n  ".join(f"[{c}] {_SQL_TYPE[t]}" + (" NOT NULL" if c == "nk" else "")
                         for c, t in kind_columns(spec).items())
     return f"CREATE TABLE [{spec.table_name}] (\n  {cols}\n)"

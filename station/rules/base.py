@@ -58,9 +58,26 @@ class Rule:
     per_id: bool = False
     # Or its own: (conn, changed kinds, changed IDs) -> station.rules.scope.Scope or None.
     scope: Callable[..., Any] | None = None
+    # What the subject is: "id" (an ID number), "account" (a bank account number, personal
+    # data masked to its last four digits), or "other" (unit, credit code, serial number…).
+    subject_kind: str = "id"
 
 
 RULES: dict[str, Rule] = {}
+
+# Evidence fields and keys holding a bank account number (masked like an ID when shown).
+ACCOUNT_FIELDS = frozenset({"银行账号", "account_no"})
+
+
+def is_account_subject(rule_id: str | None) -> bool:
+    rule = RULES.get(rule_id or "")
+    return rule is not None and rule.subject_kind == "account"
+
+
+def is_person_subject(rule_id: str | None) -> bool:
+    """Whether the rule's subject is an ID number (unknown rules count as persons)."""
+    rule = RULES.get(rule_id or "")
+    return rule is None or rule.subject_kind == "id"
 
 
 def register(rule: Rule) -> Rule:

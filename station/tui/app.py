@@ -302,6 +302,26 @@ class StationApp(App[None]):
         from ..services.formatting import mask_id
         return mask_id(value)
 
+    def show_account(self, value: str | None) -> str:
+        """A bank account number: its last four digits only, unless unmasked (Ctrl+U)."""
+        if not value:
+            return ""
+        if self.unmasked:
+            return value
+        from ..normalise import mask_account
+        return mask_account(value)
+
+    def show_subject(self, rule: str | None, subject: str | None) -> str:
+        """An anomaly's subject as shown: an ID or a bank account masked, others as written."""
+        from ..rules.base import is_account_subject, is_person_subject
+        if not subject:
+            return ""
+        if is_account_subject(rule):
+            return self.show_account(subject)
+        if is_person_subject(rule) and len(subject) in (15, 18):
+            return self.show_id(subject)
+        return subject
+
     def show_text(self, text: str) -> str:
         """Free text (evidence summaries, notes) with any ID number in it masked."""
         if self.unmasked:

@@ -14,6 +14,7 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ...rules.base import ACCOUNT_FIELDS
 from ..format import (EVENT_TITLES, action_title, data_status_title, department_title, money,
                       money_text, plain, severity_text, short_time, state_text, text)
 from ..widgets.chrome import StatusBar
@@ -114,7 +115,7 @@ class DetailScreen(Screen):
                    style="dim" if a.get("data_status") == "cleared" else "")
         subject = a.get("subject") or ""
         out.append("对象 ")
-        out.append_text(plain(show_id(subject) if _ID.match(subject) else subject))
+        out.append_text(plain(self.app.show_subject(a.get("rule"), subject)))
         if a.get("name"):
             out.append("  ")
             out.append_text(plain(a["name"]))
@@ -137,7 +138,9 @@ class DetailScreen(Screen):
         self._lists({k: v for k, v in evidence.items() if k not in ("summary", "records")})
         self._history(a.get("events") or [], decisions)
 
-    def _mask(self, value: Any) -> Any:
+    def _mask(self, value: Any, key: str | None = None) -> Any:
+        if key in ACCOUNT_FIELDS and value:
+            return self.app.show_account(value)
         if isinstance(value, str) and _ID.match(value):
             return self.app.show_id(value)
         return value
@@ -175,7 +178,7 @@ class DetailScreen(Screen):
             table.add_column("字段", key="k")
             table.add_column("值", key="v")
             for k, v in fields.items():
-                table.add_row(text(k, "bold"), text(self._mask(v)))
+                table.add_row(text(k, "bold"), text(self._mask(v, k)))
             # A grid cell does not grow with rows added after mount: size it explicitly.
             table.styles.height = max(1, len(fields))
         for table, recs in list_fills:
@@ -188,7 +191,7 @@ class DetailScreen(Screen):
             table.add_column("来源", key="src")
             for r in recs:
                 fields = r.get("fields") or {}
-                cells = [money_text(fields.get(h)) if h in AMOUNT_HEADERS else text(self._mask(fields.get(h)))
+                cells = [money_text(fields.get(h)) if h in AMOUNT_HEADERS else text(self._mask(fields.get(h), h))
                          for h in headers]
                 table.add_row(*cells, text(f"{r.get('file') or ''}:{r.get('row_no') or ''}", "dim"))
 
@@ -205,7 +208,7 @@ class DetailScreen(Screen):
             elif isinstance(value, float):
                 widgets.append(Static(Text(f"{_list_title(key)}：{money(value)}")))
             elif isinstance(value, (str, int)) and value != "":
-                widgets.append(Static(plain(f"{_list_title(key)}：{self._mask(value)}", wrap=True)))
+                widgets.append(Static(plain(f"{_list_title(key)}：{self._mask(value, key)}", wrap=True)))
             elif isinstance(value, list) and value:
                 widgets.append(Static(plain(f"{_list_title(key)}：" + "、".join(str(self._mask(v)) for v in value),
                                             wrap=True)))
@@ -215,7 +218,7 @@ class DetailScreen(Screen):
             for c in columns:
                 table.add_column(_list_title(c), key=c)
             for r in rows:
-                table.add_row(*[money_text(r.get(c)) if c in AMOUNT_HEADERS else text(self._mask(r.get(c)))
+                table.add_row(*[money_text(r.get(c)) if c in AMOUNT_HEADERS else text(self._mask(r.get(c), c))
                                 for c in columns])
 
     def _history(self, events: list[dict], decisions: list[dict]) -> None:

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from ...kinds.spec import DEPARTMENTS
+from ...rules.base import is_account_subject
 from ..format import OVERDUE_STYLE, SEVERITY_STYLES, age_days, money_text, plain, severity_text, state_text, text
 from ..widgets.queue_table import WindowTable
 from .base import StationScreen, deliver
@@ -180,7 +181,8 @@ class QueueScreen(StationScreen):
                 "rule": text(a.get("title") or a.get("rule"), style or dim),
                 "severity": severity_text(a.get("severity")),
                 "name": text(a.get("name"), style or dim),
-                "subject": text(show_id(subject) if _is_id(subject) else subject, style or dim),
+                "subject": text(self.app.show_account(subject) if is_account_subject(a.get("rule"))
+                                else show_id(subject) if _is_id(subject) else subject, style or dim),
                 "period": text(a.get("period") or "", dim),
                 "amount": money_text(a.get("amount"), style or dim),
                 "status": state_text(a.get("status")),

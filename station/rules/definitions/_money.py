@@ -1,0 +1,99 @@
+"""Terms and SQL shared by the money-side rules (DOMAIN.md § The money side).
+
+- Money compares in exact integer **cents** (``CENTS(x)`` in SQL; amounts are stored
+  rounded to cents, so ``round(x * 100)`` is exact), never in floating point: a
+  difference of exactly the tolerance is not "more than" it.
+- The **due date** of a period P (YYYY-MM) is P's last day + ``grace_days``; a rule looks
+  at P once as_of is on or after it (:func:`last_due_period`).
+- The **unit** of a tax collection is its 单位编号 when given, else the lowest 单位编号 of
+  the register units with its credit code, else the credit code itself (``COLLECTIONS``).
+- A bank return is a **success** when its 处理结果 says so (:data:`SUCCESS`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable
+
+INSURANCES = ("企业职工基本养老保险", "失业保险", "工伤保险")     # display order
+TRANSFER_IN = "征收划入"          # the 收入类型 of collections transferred to the account
+
+# 处理结果 spellings meaning the money reached the account (anything else is a failure).
+SUCCESS = ("成功", "交易成功", "处理成功", "代发成功", "入账成功")
+SUCCESS_SQL = "(" + ", ".join(f"'{s}'" for s in SUCCESS) + ")"
+
+
+def cents_sql(expr: str) -> str:
+    """SQL for ``expr`` (an amount column) as integer cents."""
+    return f"CAST(round(({expr}) * 100) AS INTEGER)"
+
+
+# A collection's unit (see the module docstring); credit codes are stored upper-case.
+UNIT_OF_COLLECTION = """coalesce(c.unit_no,
+         (SELECT min(u.unit_no) FROM units AS u WHERE u.credit_code = c.credit_code),
+         c.credit_code)"""
+
+# Collections with their unit, amount in cents: (rid, unit, period, insurance, cents, paid_date).
+COLLECTIONS_CTE = f"""
+coll(rid, unit, period, insurance, cents, paid_date) AS (
+    SELECT c.rowid, {UNIT_OF_COLLECTION}, c.period, c.insurance, {cents_sql('c.amount_paid')},
+           c.paid_date
+      FROM tax_collections AS c)
+"""
+
+
+def cents(value: Any) -> int:
+    """A parameter or amount as integer cents (1.00 → 100), rounding half up."""
+    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def yuan(c: int | None) -> float | None:
+    """Integer cents back to an amount for storage and display (exact to the cent)."""
+    return None if c is None else float(Decimal(c) / 100)
+
+
+def money_text(c: int | None) -> str:
+    """Cents as reviewers write amounts: 123456 → '1,234.56'."""
+    if c is None:
+        return "—"
+    sign = "-" if c < 0 else ""
+    c = abs(c)
+    return f"{sign}{c // 100:,}.{c % 100:02d}"
+
+
+def last_day(period: str) -> dt.date:
+    y, m = int(period[:4]), int(period[5:7])
+    first_next = dt.date(y + (m == 12), m % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1)
+
+
+def due_date(period: str, grace_days: int) -> dt.date:
+    return last_day(period) + dt.timedelta(days=int(grace_days))
+
+
+def last_due_period(as_of: dt.date, grace_days: int) -> str:
+    """The latest period P (YYYY-MM) whose due date is on or before ``as_of``: every
+    period ≤ it is due (periods compare as text)."""
+    c = as_of - dt.timedelta(days=int(grace_days))
+    if (c + dt.timedelta(days=1)).month != c.month:        # c is the last day of its month
+        return c.strftime("%Y-%m")
+    first = c.replace(day=1) - dt.timedelta(days=1)
+    return first.strftime("%Y-%m")
+
+
+def insurance_order(name: str) -> tuple[int, str]:
+    return (INSURANCES.index(name) if name in INSURANCES else len(INSURANCES), name)
+
+
+def allowed_accounts(values: Iterable[Any]) -> list[str]:
+    """``allowed_accounts`` as stored account numbers (spaces and dashes removed)."""
+    from ...normalise import FieldError, normalise_account
+    out = []
+    for v in values or []:
+        try:
+            a = normalise_account(str(v))
+        except FieldError:
+            a = str(v)
+        if a and a not in out:
+            out.append(a)
+    return out
