@@ -36,6 +36,7 @@ FOLDED = 0.97         # equal once brackets / punctuation / synonyms are folded 
 CODE = 0.95           # pinyin-initials data-element code
 CLOSE = 0.1           # two candidates nearer than this are ambiguous
 NEAR_FLOOR = 0.5      # below this a spelling is not proposed at all
+MAX_NEAR_CHARS = 30   # longer cells are no header: not compared (edit distance is quadratic)
 
 # Columns that are never data: a running number in front, a row number.
 IGNORED_HEADERS = frozenset({"序号", "序", "行号", "顺序号", "编号序号", "NO", "NO.", "XH"})
@@ -187,10 +188,13 @@ def header_candidates(text: Any, cfg: Config) -> list[tuple[str, float, str]]:
         out = [(c, CODE, f"「{shown}」是「{c}」的拼音首字母代码") for c in sorted(found)]
         if len(found) > 1:
             out = [(c, CODE - CLOSE, r) for c, _, r in out]
-    else:
+    elif len(f) <= MAX_NEAR_CHARS:
         s = _synonyms(f)
+        chars = set(s)
         best: dict[str, tuple[float, str]] = {}
         for spelling, canonical, original in index.near:
+            if chars.isdisjoint(spelling):
+                continue
             score = FOLDED if spelling == s else similarity(s, spelling)
             if score >= NEAR_FLOOR and score > best.get(canonical, (0.0, ""))[0]:
                 best[canonical] = (score, original)

@@ -381,7 +381,7 @@ def _dept_title(dept: str | None) -> str:
     if dept is None:
         return ""
     title = DEPARTMENTS.get(dept)
-    return f"{dept}（{title}）" if title else dept
+    return f"{title}（{dept}）" if title else dept
 
 
 # --------------------------------------------------------------------------- public
@@ -421,13 +421,13 @@ def propose(rows: Sequence[tuple[int, list]], cfg: Config, *, department: str | 
         reasons.extend(best.weak)
     if department is not None and kind_dept != department and kind is None:
         if department in {k.department for k in cfg.kinds.values()}:
-            reasons.append(f"文件在 {_dept_title(department)} 文件夹中，但内容更像"
+            reasons.append(f"文件在{_dept_title(department)}文件夹中，但内容更像"
                            f"{_dept_title(kind_dept)}的「{spec.title}」；不同部门的文件须人工确认")
         else:
             reasons.append(f"文件在「{department}」文件夹中，这个文件夹没有对应的文件类型；"
                            f"内容像{_dept_title(kind_dept)}的「{spec.title}」，须人工确认")
     elif department is not None and kind_dept != department:
-        reasons.append(f"「{spec.title}」属于{_dept_title(kind_dept)}，文件却在 {_dept_title(department)} 文件夹中")
+        reasons.append(f"「{spec.title}」属于{_dept_title(kind_dept)}，文件却在{_dept_title(department)}文件夹中")
     if kind is None and len(found) > 1 and best.required_ok:
         second = found[1]
         if second.required_ok and _rank(second)[:4] == _rank(best)[:4]:
@@ -439,7 +439,7 @@ def propose(rows: Sequence[tuple[int, list]], cfg: Config, *, department: str | 
             other = max(better, key=lambda a: a.explained)
             okc = cfg.kinds.get(other.spec.name)
             reasons.append(
-                f"文件在 {_dept_title(department)} 文件夹中，但表头更像"
+                f"文件在{_dept_title(department)}文件夹中，但表头更像"
                 f"{_dept_title(okc.department if okc else other.spec.department)}的「{other.spec.title}」"
                 f"（认出 {other.explained} 列，「{spec.title}」只认出 {best.explained} 列），须人工确认")
     columns = {i: p.column for i, p in best.props.items() if p.column}
