@@ -8,6 +8,7 @@ import pytest
 
 from station.config import default_rules_text, load_config
 from station.formats import open_rows
+from station.kinds.spec import KINDS
 from station.kinds.recognise import (HEAD_ROWS, Unrecognised, propose, recognise,
                                      sheet_chooser)
 
@@ -176,9 +177,16 @@ def test_an_unknown_folder_is_not_a_crash_and_not_a_licence():
     tax = rows(["票证号", "统一社会信用代码", "单位编号", "单位名称", "费款所属期", "险种", "实缴金额", "入库日期"],
                ["34403260112002598979", "917114711PN9LJMTE7", "U0000007", "昊嘉科技有限公司", "2025-12",
                 "工伤保险", "886.68", "2026-01-12"])
-    for folder in ("tax", "finance", "bank"):
+    for folder in ("social_security_bureau", "2026-10", "misc"):
         rec = propose(tax, CFG, department=folder, file_name="社保费征收明细_2026.csv")
         assert not rec.confident and any(folder in r for r in rec.reasons)
+    # In agency/ its first headers fit 参保单位, but the headers say otherwise.
+    rec = propose(tax, CFG, department="agency", file_name="社保费征收明细_2026.csv")
+    assert not rec.confident
+    if "tax_collections" in KINDS:              # the money side's kinds
+        assert any("社保费征收明细" in r for r in rec.reasons)
+        rec = propose(tax, CFG, department="tax", file_name="社保费征收明细_2026.csv")
+        assert rec.confident and rec.kind.name == "tax_collections"
 
 
 def test_no_folder_lets_the_headers_decide():
