@@ -143,9 +143,9 @@ def _csv(rows: list[dict], *, unmask: bool) -> str:
 def _masked_subject(r: dict) -> str:
     """A subject as shown by default: ID numbers in it masked; a bank account (the subject
     of SHARED_ACCOUNT) down to its last four digits."""
-    from ..rules.base import is_account_subject
+    from ..services.formatting import is_account_subject
     if is_account_subject(r.get("rule")):
-        from ..normalise import mask_account
+        from ..services.formatting import mask_account
         return mask_account(r["subject"])
     return mask_text(r["subject"])
 

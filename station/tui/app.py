@@ -308,12 +308,12 @@ class StationApp(App[None]):
             return ""
         if self.unmasked:
             return value
-        from ..normalise import mask_account
+        from ..services.formatting import mask_account
         return mask_account(value)
 
     def show_subject(self, rule: str | None, subject: str | None) -> str:
         """An anomaly's subject as shown: an ID or a bank account masked, others as written."""
-        from ..rules.base import is_account_subject, is_person_subject
+        from ..services.formatting import is_account_subject, is_person_subject
         if not subject:
             return ""
         if is_account_subject(rule):

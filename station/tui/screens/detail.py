@@ -14,7 +14,7 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ...rules.base import ACCOUNT_FIELDS
+from ...services.formatting import ACCOUNT_FIELDS
 from ..format import (EVENT_TITLES, action_title, data_status_title, department_title, money,
                       money_text, plain, severity_text, short_time, state_text, text)
 from ..widgets.chrome import StatusBar

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from ...kinds.spec import DEPARTMENTS
-from ...rules.base import is_account_subject
+from ...services.formatting import is_account_subject
 from ..format import OVERDUE_STYLE, SEVERITY_STYLES, age_days, money_text, plain, severity_text, state_text, text
 from ..widgets.queue_table import WindowTable
 from .base import StationScreen, deliver
