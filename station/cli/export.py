@@ -93,12 +93,13 @@ def cmd_report(args) -> int:
         if args.out is not None and str(args.out) == "-":
             if args.format == "xlsx":
                 raise UserError("xlsx 不能打印到屏幕：请用 --format md 或 html，或用 --out 指定文件。")
-            data = build_report(station.conn, args.month, office=station.cfg.office)
+            data = build_report(station.conn, args.month, office=station.cfg.office, cfg=station.cfg)
             render = render_markdown if args.format == "md" else render_html
             print(render(data), end="")
             return 0
         out = _out_path(args.out, default_path(station.home.exports, args.month, args.format))
-        result = export_report(station.conn, args.month, out, fmt=args.format, office=office_of(station))
+        result = export_report(station.conn, args.month, out, fmt=args.format, office=office_of(station),
+                               cfg=station.cfg)
     except ExportError as e:
         raise UserError(str(e)) from None
     from ..services.review import summary

@@ -91,9 +91,40 @@ def _department_section(title: str, s: dict) -> Section:
     return Section(title, ["部门", *GROUP_FIGURES], rows)
 
 
-def build_report(conn: sqlite3.Connection, month: str, *, office: str | None = None) -> dict:
+RECONCILE_MONTHS = 12        # the 三方对账 section: the report month and the 11 before it
+
+
+def _reconcile_section(title: str, conn: sqlite3.Connection, cfg, month: str, end: str) -> Section:
+    """三方对账 per month and 险种 up to the report month, as the rules see it at month end:
+    months not yet due say so instead of a difference."""
+    import datetime as dt
+    from ..config import load_config
+    from ..rules.reconcile import reconciliation_table
+    table = reconciliation_table(conn, cfg or load_config(), dt.date.fromisoformat(end))
+    months = sorted({r["month"] for r in table["rows"] if r["month"] <= month}, reverse=True)[:RECONCILE_MONTHS]
+    rows = []
+    for r in table["rows"]:
+        if r["month"] not in months:
+            continue
+        short = Money(r["short"]) if r["contribution_due"] and r["assessed"] is not None else "未到期"
+        moved = Money(r["untransferred"]) if r["transfer_due"] else "未到期"
+        flags = "、".join(f for f, on in (("少缴", r["contribution_flag"]), ("未足额划入", r["transfer_flag"])) if on)
+        rows.append([r["month"], r["insurance"], *(Money(r[k]) if r[k] is not None else "—" for k in
+                                                   ("assessed", "collected")), short,
+                     *(Money(r[k]) if r[k] is not None else "—" for k in ("paid_in", "transferred")), moved,
+                     flags or "—"])
+    paragraphs = [] if rows else ["本期没有核定、征收或财政专户入账数据。"]
+    paragraphs.append(f"核定与征收按费款所属期比对，所属期末后 {table['contribution_grace_days']} 天到期；"
+                      f"入库与划入专户按月比对，月末后 {table['transfer_grace_days']} 天到期；"
+                      f"差额超过 {table['tolerance']:.2f} 元列为差异。金额按分精确计算。")
+    return Section(title, ["月份", "险种", "核定（元）", "征收（元）", "少缴（元）", "入库（元）",
+                           "划入专户（元）", "未划入（元）", "差异"], rows, paragraphs)
+
+
+def build_report(conn: sqlite3.Connection, month: str, *, office: str | None = None, cfg=None) -> dict:
     """The report's data: the summary, the review log's head, and the sections.
-    ``office`` is the 填报单位 printed in the title block (rules.yaml ``office:``)."""
+    ``office`` is the 填报单位 printed in the title block (rules.yaml ``office:``);
+    ``cfg`` the configuration whose rule parameters the 三方对账 section uses."""
     try:
         month_bounds(month)
     except ValueError as e:
@@ -112,7 +143,8 @@ def build_report(conn: sqlite3.Connection, month: str, *, office: str | None = N
         _department_section("六、累计分部门", s["cumulative"]),
         Section(f"七、未处理疑点账龄（截至 {end}）", [label for label, _ in AGE_BANDS] + ["合计"],
                 [[*s["age_bands"].values(), sum(s["age_bands"].values())]]),
-        Section("八、口径说明", paragraphs=list(DEFINITIONS)),
+        _reconcile_section(f"八、三方对账（核定、征收、划入财政专户，截至 {end}）", conn, cfg, month, end),
+        Section("九、口径说明", paragraphs=list(DEFINITIONS)),
     ]
     title = f"基金监督月报（{int(y)}年{int(m)}月）"
     period = f"{s['period_start']} 至 {end}"
@@ -293,10 +325,10 @@ def default_path(exports: Path, month: str, fmt: str) -> Path:
 
 
 def export_report(conn: sqlite3.Connection, month: str, out: Path, *, fmt: str = "xlsx",
-                  office: str | None = None) -> ExportResult:
+                  office: str | None = None, cfg=None) -> ExportResult:
     if fmt not in FORMATS:
         raise ExportError(f"不支持的格式「{fmt}」，请用 xlsx、md 或 html。")
-    data = build_report(conn, month, office=office)
+    data = build_report(conn, month, office=office, cfg=cfg)
     if fmt == "md":
         body = render_markdown(data).encode("utf-8")
         atomic_write(out, lambda f: f.write(body))

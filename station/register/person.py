@@ -100,6 +100,8 @@ def person_view(conn: sqlite3.Connection, id_number: str, *, payment_limit: int 
                          "ORDER BY t.file_no, t.item_no")
     doc_subjects = [f"{d['file_no']}#{d['item_no']}" for d in documents["rows"]]
 
+    from .bank import bank_view
+    bank = bank_view(conn, pid)
     anomalies = _person_anomalies(conn, pid, doc_subjects)
     decisions = _person_decisions(conn, [a["id"] for a in anomalies])
 
@@ -128,7 +130,9 @@ def person_view(conn: sqlite3.Connection, id_number: str, *, payment_limit: int 
         "documents": documents,
         "anomalies": anomalies,
         "decisions": decisions,
-        "found": bool(register or payments["rows"] or partner or documents["rows"] or anomalies),
+        "bank": bank,
+        "found": bool(register or payments["rows"] or partner or documents["rows"] or anomalies
+                      or bank["returns"]),
     }
 
 

@@ -59,7 +59,8 @@ class Rule:
     # Or its own: (conn, changed kinds, changed IDs) -> station.rules.scope.Scope or None.
     scope: Callable[..., Any] | None = None
     # What the subject is: "id" (an ID number), "account" (a bank account number, personal
-    # data masked to its last four digits), or "other" (unit, credit code, serial number…).
+    # data masked to its last four digits), "unit" (a 单位编号 or credit code: the unit
+    # view shows it), or "other" (险种, serial number, 档号#件号…).
     subject_kind: str = "id"
 
 
@@ -72,6 +73,11 @@ ACCOUNT_FIELDS = frozenset({"银行账号", "account_no"})
 def is_account_subject(rule_id: str | None) -> bool:
     rule = RULES.get(rule_id or "")
     return rule is not None and rule.subject_kind == "account"
+
+
+def is_unit_subject(rule_id: str | None) -> bool:
+    rule = RULES.get(rule_id or "")
+    return rule is not None and rule.subject_kind == "unit"
 
 
 def is_person_subject(rule_id: str | None) -> bool:

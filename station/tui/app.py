@@ -30,6 +30,8 @@ from .screens.help import HelpScreen
 from .screens.inbox import InboxScreen
 from .screens.person import PersonScreen
 from .screens.queue import QueueScreen
+from .screens.reconcile import ReconcileScreen
+from .screens.unit import UnitScreen
 
 # Redrawing the queue leaves Rich segments and Textual strips in reference cycles, which
 # only Python's oldest-generation collection frees; left to itself it runs every ten or so
@@ -48,7 +50,7 @@ class StationApp(App[None]):
     TITLE = "基金监督站"
     CSS_PATH = "app.tcss"
     MODES = {"dashboard": DashboardScreen, "inbox": InboxScreen, "queue": QueueScreen,
-             "person": PersonScreen}
+             "person": PersonScreen, "unit": UnitScreen, "reconcile": ReconcileScreen}
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | {StationCommands}
     BINDINGS = [
@@ -56,6 +58,8 @@ class StationApp(App[None]):
         Binding("2", "section('inbox')", "收件", show=False, id="go-inbox"),
         Binding("3", "section('queue')", "疑点", show=False, id="go-queue"),
         Binding("4", "section('person')", "人员", show=False, id="go-person"),
+        Binding("5", "section('unit')", "单位", show=False, id="go-unit"),
+        Binding("6", "section('reconcile')", "对账", show=False, id="go-reconcile"),
         Binding("f1,question_mark", "help", "帮助", key_display="F1", id="help"),
         Binding("ctrl+u", "toggle_mask", "显示/遮蔽证件号", show=False, priority=True, id="mask"),
         Binding("q", "quit", "退出", id="quit"),
@@ -352,11 +356,27 @@ class StationApp(App[None]):
         from .screens.detail import DetailScreen
         return [("全局", self.BINDINGS), ("总览", DashboardScreen.BINDINGS),
                 ("收件", InboxScreen.BINDINGS), ("疑点列表", QueueScreen.BINDINGS),
-                ("疑点详情", DetailScreen.BINDINGS), ("人员", PersonScreen.BINDINGS)]
+                ("疑点详情", DetailScreen.BINDINGS), ("人员", PersonScreen.BINDINGS),
+                ("单位", UnitScreen.BINDINGS), ("三方对账", ReconcileScreen.BINDINGS)]
 
     def open_person(self, id_number: str) -> None:
         self.switch_mode("person")
         self.screen.show_person(id_number)
+
+    def open_unit(self, key: str) -> None:
+        self.switch_mode("unit")
+        self.screen.show_unit(key)
+
+    def open_subject(self, anomaly: dict) -> None:
+        """``p`` on an anomaly: the person view for an ID, the unit view for a unit."""
+        from ..rules.base import is_unit_subject
+        subject = anomaly.get("subject") or ""
+        if is_unit_subject(anomaly.get("rule")):
+            self.open_unit(subject)
+        elif is_person_subject_id(anomaly.get("rule"), subject):
+            self.open_person(subject)
+        else:
+            self.notify("该疑点的对象不是个人或单位（如险种、账户、档案），没有对应的视图。", severity="warning")
 
     def open_anomaly(self, anomaly_id: int) -> None:
         from .screens.detail import DetailScreen
@@ -401,3 +421,10 @@ def _report_text(report) -> str:
 
 def reviewer_from_env(option: str | None) -> str | None:
     return (option or os.environ.get("STATION_REVIEWER") or "").strip() or None
+
+
+def is_person_subject_id(rule: str | None, subject: str) -> bool:
+    """Whether an anomaly's subject is a person's ID number (the person view applies)."""
+    from ..normalise import looks_like_id
+    from ..rules.base import is_person_subject
+    return is_person_subject(rule) and len(subject) in (15, 18) and looks_like_id(subject)

@@ -21,6 +21,9 @@ class StationCommands(Provider):
             ("转到 收件", "inbox ledger (2)", partial(app.action_section, "inbox")),
             ("转到 疑点列表", "review queue (3)", partial(app.action_section, "queue")),
             ("转到 人员查询", "person view (4)", partial(app.action_section, "person")),
+            ("转到 单位查询", "unit view (5)", partial(app.action_section, "unit")),
+            ("转到 三方对账", "reconciliation: assessed, collected, transferred (6)",
+             partial(app.action_section, "reconcile")),
             ("显示/遮蔽身份证号", "toggle ID masking (Ctrl+U)", app.action_toggle_mask),
             ("立即扫描收件箱", "rescan inbox", app.rescan),
             ("按键说明", "help (F1)", app.action_help),
@@ -37,7 +40,7 @@ class StationCommands(Provider):
                                        ("rectify", "整改完成（填写追回金额）", "r"), ("note", "添加备注", "n")):
                 scope = "选中的疑点" if isinstance(screen, QueueScreen) else "当前疑点"
                 out.append((f"{title}：{scope}", f"{action} ({key})", partial(screen.action_decide, action)))
-            out.append(("查看人员", "person view (p)", screen.action_person))
+            out.append(("查看人员或单位", "person or unit view (p)", screen.action_person))
         if isinstance(screen, QueueScreen):
             out += [
                 ("筛选疑点", "filter (f)", screen.action_filters),

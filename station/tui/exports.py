@@ -28,6 +28,6 @@ def run(station, what: str, *, unmasked: bool = False, today: dt.date | None = N
         from ..services.export import export_report, report_path as default_path
         month = today.strftime("%Y-%m")
         result = export_report(conn, month, default_path(exports, month, "xlsx"), fmt="xlsx",
-                               office=station.cfg.office)
+                               office=station.cfg.office, cfg=station.cfg)
         return [result.path]
     raise ValueError(f"unknown export {what!r}")

@@ -15,12 +15,10 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
-INSURANCES = ("企业职工基本养老保险", "失业保险", "工伤保险")     # display order
-TRANSFER_IN = "征收划入"          # the 收入类型 of collections transferred to the account
+from ...register.bank import SUCCESS, SUCCESS_SQL  # noqa: F401  (one list of success spellings)
+from ...register.money import TRANSFER_IN  # noqa: F401  (the 收入类型 of transferred collections)
 
-# 处理结果 spellings meaning the money reached the account (anything else is a failure).
-SUCCESS = ("成功", "交易成功", "处理成功", "代发成功", "入账成功")
-SUCCESS_SQL = "(" + ", ".join(f"'{s}'" for s in SUCCESS) + ")"
+INSURANCES = ("企业职工基本养老保险", "失业保险", "工伤保险")     # display order
 
 
 def cents_sql(expr: str) -> str:

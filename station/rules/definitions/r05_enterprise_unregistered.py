@@ -41,4 +41,5 @@ register(Rule(
     find=find,
     defaults={"grace_days": 30},
     severity="medium",
+    subject_kind="unit",
 ))

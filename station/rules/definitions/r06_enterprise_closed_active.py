@@ -40,4 +40,5 @@ register(Rule(
                  "请核实企业是否确已注销，办理单位参保注销，并检查注销后是否仍有人员以该单位名义参保缴费或领取待遇。"),
     find=find,
     severity="low",
+    subject_kind="unit",
 ))

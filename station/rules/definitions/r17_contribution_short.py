@@ -106,5 +106,5 @@ register(Rule(
     severity="medium",
     has_period=True,
     has_amount=True,
-    subject_kind="other",
+    subject_kind="unit",
 ))

@@ -74,5 +74,5 @@ register(Rule(
     severity="medium",
     has_period=True,
     has_amount=True,
-    subject_kind="other",
+    subject_kind="unit",
 ))

@@ -35,7 +35,7 @@ class DetailScreen(Screen):
         Binding("d", "decide('dismiss')", "排除", id="dismiss"),
         Binding("r", "decide('rectify')", "整改", id="rectify"),
         Binding("n", "decide('note')", "备注", id="note"),
-        Binding("p", "person", "人员", show=False, id="person"),
+        Binding("p", "person", "人员/单位", show=False, id="person"),
         Binding("escape,backspace", "back", "返回", id="back"),
     ]
 
@@ -242,11 +242,8 @@ class DetailScreen(Screen):
         self.app.pop_screen()
 
     def action_person(self) -> None:
-        subject = (self.anomaly or {}).get("subject") or ""
-        if not _ID.match(subject):
-            self.notify("该疑点的对象不是个人（如企业或档案），没有人员视图。", severity="warning")
-            return
-        self.app.open_person(subject)
+        if self.anomaly:
+            self.app.open_subject(self.anomaly)
 
     def action_decide(self, action: str) -> None:
         a = self.anomaly

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
+from ...services.money import BANK_SUCCESS
 from ..format import (action_title, count, data_status_title, money, money_text, plain, rule_title,
                       short_time, state_text, text)
 from .base import StationScreen, deliver
@@ -52,6 +53,16 @@ class PersonScreen(StationScreen):
                     yield VerticalScroll(id="partner")
                 with TabPane("档案材料", id="tab-documents"):
                     yield DataTable(id="documents", cursor_type="row", zebra_stripes=True)
+                with TabPane("银行账户", id="tab-bank"):
+                    with VerticalScroll():
+                        yield DataTable(id="bank-accounts", cursor_type="row", zebra_stripes=True,
+                                        classes="auto-table")
+                        yield Static("银行代发回盘", classes="section-title")
+                        yield DataTable(id="bank-returns", cursor_type="row", zebra_stripes=True,
+                                        classes="auto-table")
+                        yield Static("同一账户收款的其他人", classes="section-title")
+                        yield DataTable(id="bank-shared", cursor_type="row", zebra_stripes=True,
+                                        classes="auto-table")
                 with TabPane("疑点与核查", id="tab-anomalies"):
                     with VerticalScroll():
                         yield DataTable(id="person-anomalies", cursor_type="row", zebra_stripes=True,
@@ -68,6 +79,10 @@ class PersonScreen(StationScreen):
         self._columns("#documents", ("档号", "件号", "材料名称", "形成日期", "页数", "保管期限", "扫描文件"))
         self._columns("#person-anomalies", ("编号", "规则", "期间", "金额", "核查状态", "数据状态", "发现时间"))
         self._columns("#person-decisions", ("时间", "疑点", "操作", "审核人", "金额", "备注"))
+        self._columns("#bank-accounts", ("银行账号", "发放年月", "依据"))
+        self._columns("#bank-returns", ("发放年月", "发放流水号", "待遇类型", "发放金额", "户名", "银行账号",
+                                        "回盘金额", "处理结果", "处理日期", "来源"))
+        self._columns("#bank-shared", ("银行账号", "公民身份号码", "姓名", "发放年月"))
         self.query_one("#results").display = False
         self.query_one("#person-tabs").display = False
         self.query_one("#person-head", Static).update(
@@ -193,6 +208,8 @@ class PersonScreen(StationScreen):
                       text(d.get("formed_date")), text(d.get("pages")), text(d.get("retention")),
                       text(d.get("scan_file")))
 
+        self._bank(view.get("bank") or {})
+
         t = self.query_one("#person-anomalies", DataTable)
         t.clear()
         for a in view["anomalies"]:
@@ -205,6 +222,30 @@ class PersonScreen(StationScreen):
         for d in view["decisions"]:
             t.add_row(text(short_time(d["at"])), text(f"#{d['anomaly_id']}"), text(action_title(d["action"])),
                       text(d["reviewer"]), money_text(d.get("amount")), text(d.get("note") or ""))
+
+    def _bank(self, bank: dict) -> None:
+        """Accounts, the bank's results and the other IDs paid into the same accounts;
+        account numbers and IDs masked unless the reviewer unmasked them (Ctrl+U)."""
+        account, show_id = self.app.show_account, self.app.show_id
+        t = self.query_one("#bank-accounts", DataTable)
+        t.clear()
+        for a in bank.get("accounts", []):
+            periods = a["periods"]
+            span = periods[0] if len(periods) == 1 else f"{periods[0]} 至 {periods[-1]}（{len(periods)} 个月）"
+            t.add_row(text(account(a["account_no"])), text(span), text("、".join(a["sources"])))
+        t = self.query_one("#bank-returns", DataTable)
+        t.clear()
+        for r in bank.get("returns", []):
+            ok = r.get("result") in BANK_SUCCESS
+            t.add_row(text(r["period"]), text(r["serial_no"]), text(r["benefit_type"]), money_text(r["pay_amount"]),
+                      text(r["account_name"]), text(account(r["account_no"])), money_text(r["amount"]),
+                      text(r["result"], "" if ok else "bold red"), text(r["process_date"]),
+                      text(f"{r.get('file') or ''}:{r.get('row_no') or ''}", "dim"))
+        t = self.query_one("#bank-shared", DataTable)
+        t.clear()
+        for s in bank.get("shared", []):
+            t.add_row(text(account(s["account_no"])), text(show_id(s["id_number"])), text(s["name"]),
+                      text("、".join(s["periods"])))
 
     def _kv(self, selector: str, columns, row: dict | None) -> None:
         t = self.query_one(selector, DataTable)

@@ -390,10 +390,7 @@ class QueueScreen(StationScreen):
         a = self.current()
         if a is None:
             return
-        if not _is_id(a.get("subject") or ""):
-            self.notify("该疑点的对象不是个人（如企业或档案），没有人员视图。", severity="warning")
-            return
-        self.app.open_person(a["subject"])
+        self.app.open_subject(a)
 
     def targets(self) -> list[dict]:
         """The selection (in id order), else the row under the cursor."""

@@ -11,7 +11,7 @@ from textual.widgets import ProgressBar, Static
 from ..format import WATCH_TITLES, plain
 
 SECTIONS = (("dashboard", "1", "总览"), ("inbox", "2", "收件"), ("queue", "3", "疑点"),
-            ("person", "4", "人员"))
+            ("person", "4", "人员"), ("unit", "5", "单位"), ("reconcile", "6", "对账"))
 
 
 class NavBar(Static):
