@@ -369,7 +369,7 @@ class StationApp(App[None]):
 
     def open_subject(self, anomaly: dict) -> None:
         """``p`` on an anomaly: the person view for an ID, the unit view for a unit."""
-        from ..rules.base import is_unit_subject
+        from ..services.formatting import is_unit_subject
         subject = anomaly.get("subject") or ""
         if is_unit_subject(anomaly.get("rule")):
             self.open_unit(subject)
@@ -425,6 +425,5 @@ def reviewer_from_env(option: str | None) -> str | None:
 
 def is_person_subject_id(rule: str | None, subject: str) -> bool:
     """Whether an anomaly's subject is a person's ID number (the person view applies)."""
-    from ..normalise import looks_like_id
-    from ..rules.base import is_person_subject
+    from ..services.formatting import is_person_subject, looks_like_id
     return is_person_subject(rule) and len(subject) in (15, 18) and looks_like_id(subject)
