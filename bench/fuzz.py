@@ -289,11 +289,11 @@ def worker(seed: int, indexes: list[int], home_dir: str) -> dict:
         out["statuses"][r.status] += 1
         if seconds > CASE_SECONDS:
             out["failures"].append((i, f"took {seconds:.1f} s"))
-        if r.status == "rejected":
+        if r.status in ("rejected", "held"):
             if not r.reason:
-                out["failures"].append((i, "rejected without a reason"))
+                out["failures"].append((i, f"{r.status} without a reason"))
             out["reasons"][(r.reason or "")[:14]] += 1
-        if r.status not in ("applied", "duplicate", "rejected"):
+        if r.status not in ("applied", "duplicate", "rejected", "held"):
             out["failures"].append((i, f"status {r.status}"))
         if path.exists():
             out["failures"].append((i, "file left in the inbox"))

@@ -62,6 +62,15 @@ class Home:
         return self.inbox / "rejected"
 
     @property
+    def held(self) -> Path:
+        """Deliveries waiting for a clerk to confirm their kind and columns (待确认)."""
+        return self.inbox / "held"
+
+    def kept_folders(self) -> tuple[Path, ...]:
+        """Inbox sub-folders where the station keeps originals: never taken as deliveries."""
+        return (self.processed, self.rejected, self.held)
+
+    @property
     def db_path(self) -> Path:
         return self.root / DB_NAME
 
@@ -81,9 +90,9 @@ class Home:
         """Create the folder layout (owner-only) or raise :class:`HomeError`."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            for d in (self.inbox, self.processed, self.rejected, self.exports):
+            for d in (self.inbox, *self.kept_folders(), self.exports):
                 d.mkdir(mode=0o700, exist_ok=True)
-            for d in (self.processed, self.rejected, self.exports):
+            for d in (*self.kept_folders(), self.exports):
                 os.chmod(d, 0o700)
             for dept in DEPARTMENTS:
                 (self.inbox / dept).mkdir(exist_ok=True)

@@ -116,16 +116,26 @@ def test_reapplying_updates_by_natural_key(station):
     assert status == "注销"
 
 
-def test_unknown_file_is_rejected_with_headers_and_nearest_kind(station):
-    (station.home.inbox / "agency" / "mystery.csv").write_text(
-        "公民身份号码,姓名,爱好\n440303196712219567,崔杨,钓鱼\n", encoding="utf-8")
+def test_unknown_file_waits_for_confirmation_with_headers_and_nearest_kind(station):
+    data = "公民身份号码,姓名,爱好\n440303196712219567,崔杨,钓鱼\n".encode("utf-8")
+    (station.home.inbox / "agency" / "mystery.csv").write_bytes(data)
     [r] = station.ingest(evaluate=False).results
-    assert r.status == "rejected"
-    assert "爱好" in r.reason and "最接近" in r.reason and "缺少" in r.reason
+    assert r.status == "held"
+    assert "爱好" in r.reason and "最接近" in r.reason and "缺少" in r.reason and "待确认" in r.reason
+    kept = station.home.root / r.stored_path
+    assert kept.parent == station.home.held / "agency" and kept.read_bytes() == data
+    assert count(station, "persons") == 0
+    assert station.ingest(evaluate=False).results == []      # never taken again
+
+
+def test_a_file_without_a_header_like_row_is_rejected(station):
+    (station.home.inbox / "agency" / "numbers.csv").write_text("123\n456\n789\n", encoding="utf-8")
+    [r] = station.ingest(evaluate=False).results
+    assert r.status == "rejected" and "无法识别" in r.reason
     moved = station.home.root / r.stored_path
     assert moved.parent == station.home.rejected and moved.exists()
     reason_file = moved.with_name(moved.name + ".reason.txt")
-    assert "爱好" in reason_file.read_text(encoding="utf-8")
+    assert "无法识别" in reason_file.read_text(encoding="utf-8")
 
 
 def test_empty_file_is_rejected(station):

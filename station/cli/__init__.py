@@ -16,9 +16,10 @@ from . import anomalies as _anomalies
 from . import backup as _backup
 from . import export as _export
 from . import inbox as _inbox
+from . import mapping as _mapping
 from . import review as _review
 
-COMMAND_MODULES = [_inbox, _anomalies, _review, _export, _backup]
+COMMAND_MODULES = [_inbox, _mapping, _anomalies, _review, _export, _backup]
 
 EPILOG = """常用命令 common commands:
   station                   打开审核界面        open the review station (TUI)
@@ -26,6 +27,8 @@ EPILOG = """常用命令 common commands:
   station ingest            导入收件箱中的文件  apply everything in inbox/
   station watch             持续监视收件箱      watch inbox/ and apply deliveries as they arrive
   station status            查看登记库和收件记录 register counts and recent deliveries
+  station pending           待确认的文件        files waiting for their kind and columns
+  station map FILE          确认对应关系并导入  confirm a held file's mapping and apply it
   station backup            备份数据库          a consistent copy of the database
 """
 

@@ -13,7 +13,7 @@ from ..services.inbox import DeliveryResult
 from ..kinds.spec import DEPARTMENTS
 from .common import as_of_arg, console, open_station, plain, say, table_console
 
-STATUS_TITLES = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收"}
+STATUS_TITLES = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收", "held": "待确认"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,7 +78,8 @@ def cmd_ingest(args) -> int:
     counts = {s: sum(1 for r in report.results if r.status == s) for s in STATUS_TITLES}
     if report.results:
         say(f"共 {len(report.results)} 个文件：已导入 {counts['applied']}，"
-            f"重复 {counts['duplicate']}，已拒收 {counts['rejected']}。")
+            f"重复 {counts['duplicate']}，已拒收 {counts['rejected']}"
+            + (f"，待确认 {counts['held']}（station pending 查看）" if counts["held"] else "") + "。")
     print_evaluation(report.evaluation)
     return 0
 
@@ -127,7 +128,8 @@ def cmd_status(args) -> int:
     console.print(t)
     ledger = st["ledger"]
     say(f"收件记录：已导入 {ledger.get('applied', 0)}，重复 {ledger.get('duplicate', 0)}，"
-        f"已拒收 {ledger.get('rejected', 0)}；收件箱待处理 {len(station.pending_files())} 个文件。")
+        f"已拒收 {ledger.get('rejected', 0)}，待确认 {ledger.get('held', 0)}；"
+        f"收件箱待处理 {len(station.pending_files())} 个文件。")
     if st["recent"]:
         t = Table(title="最近收件")
         for col in ("编号", "文件", "类型", "状态", "导入", "拒收", "时间"):

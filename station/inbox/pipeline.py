@@ -33,6 +33,7 @@ from ..kinds.recognise import HEAD_ROWS, Unrecognised, not_confident_reason, rec
 from ..kinds.spec import KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
 from ..register.db import now_iso, sync_wal, write_transaction
+from . import held
 from .worker import WORKER_MIN_BYTES, WorkerUnavailable, fewer_collections, mapped_batches, spare_core
 
 IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "desktop.ini",
@@ -46,7 +47,7 @@ MAP_BATCH = 2000    # rows mapped at a time (column by column, see station.kinds
 @dataclass
 class DeliveryResult:
     name: str
-    status: str                  # applied | duplicate | rejected
+    status: str                  # applied | duplicate | rejected | held (待确认, station.inbox.held)
     delivery_id: int | None = None
     kind: str | None = None
     department: str | None = None
@@ -70,9 +71,10 @@ def is_ignored(path: Path) -> bool:
 
 
 def inbox_files(home: Home) -> list[Path]:
-    """Every candidate delivery in the inbox, oldest first; processed/ and rejected/ are skipped."""
+    """Every candidate delivery in the inbox, oldest first; processed/, rejected/ and held/
+    are skipped."""
     found = []
-    skip = {home.processed.resolve(), home.rejected.resolve()}
+    skip = {d.resolve() for d in home.kept_folders()}
     for dirpath, dirnames, filenames in os.walk(home.inbox):
         d = Path(dirpath)
         dirnames[:] = sorted(n for n in dirnames
@@ -225,6 +227,9 @@ class Pipeline:
         earlier = self._applied_before(digest)
         if earlier is not None:
             return self._duplicate(path, digest, size, earlier)
+        twin = held.waiting_twin(self.conn, digest)
+        if twin is not None:
+            return self._duplicate(path, digest, size, twin, waiting=True)
 
         folder_dept = self._department_of(path)
         try:
@@ -236,11 +241,16 @@ class Pipeline:
                 head = list(islice(rows, HEAD_ROWS))
                 if not head:
                     raise UnreadableFile("文件中没有任何数据行。请确认对方导出时选择了正确的数据。")
-                rec = recognise(head, self.cfg, department=folder_dept, file_name=name)
-                if not rec.confident:
-                    # Never applied on a guess. (The mapping step will hold these as
-                    # 待确认; until then they are rejected with the reasons.)
-                    raise Unrecognised(not_confident_reason(rec))
+                try:
+                    rec = recognise(head, self.cfg, department=folder_dept, file_name=name)
+                except Unrecognised as e:
+                    if not held.header_like(head):
+                        raise
+                    return held.hold(self, path, digest, size, source, None, held.hold_reason(None, str(e)),
+                                     folder_dept)
+                if not rec.confident:       # never applied on a guess: the clerk confirms first
+                    return held.hold(self, path, digest, size, source, rec,
+                                     held.hold_reason(rec, not_confident_reason(rec)), folder_dept)
                 body = chain((r for r in head if r[0] > rec.header_row), rows)
                 return self._apply(path, digest, size, rec, source, body)
         except _AppliedMeanwhile as e:
@@ -255,7 +265,11 @@ class Pipeline:
                 "请把该文件和本说明交给系统维护人员。"))
 
     def _apply(self, path: Path, digest: str, size: int, rec, source,
-               body: Iterator[tuple[int, list]]) -> DeliveryResult:
+               body: Iterator[tuple[int, list]], *, origin: str | None = None,
+               before_commit: Callable[[int], None] | None = None) -> DeliveryResult:
+        """``origin``: where the file was delivered, when not where it lies now (a held
+        file); ``before_commit(delivery_id)`` runs last inside the transaction (and may
+        raise to roll it all back)."""
         spec = rec.kind
         department = self.cfg.kinds[spec.name].department
         dest = _unique_destination(self._processed_folder(), _safe_name(path.name))
@@ -272,7 +286,7 @@ class Pipeline:
                 "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size, kind,"
                 " department, status, format, encoding, header_row, received_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?)",
-                (digest, path.name, self._relative(path), stored, size, spec.name, department,
+                (digest, path.name, origin or self._relative(path), stored, size, spec.name, department,
                  source.format, source.encoding, rec.header_row, now_iso()))
             delivery_id = cur.lastrowid
             writer = RowWriter(self.conn, spec, delivery_id, defer=True)
@@ -292,6 +306,8 @@ class Pipeline:
                 "UPDATE deliveries SET rows_total = ?, rows_applied = ?, rows_rejected = ?,"
                 " rows_skipped = ?, applied_at = ? WHERE id = ?",
                 (total, writer.applied, writer.rejected_count, skipped, now_iso(), delivery_id))
+            if before_commit is not None:
+                before_commit(delivery_id)
         self._move(path, dest)
         # A record without an ID (a cremation known by name and birth date) is not about
         # one ID: then the rules look at everything.
@@ -342,11 +358,12 @@ class Pipeline:
             os.chmod(folder, 0o700)      # mkdir's mode goes through the umask: originals are personal data
         return folder
 
-    def _duplicate(self, path: Path, digest: str, size: int, earlier) -> DeliveryResult:
+    def _duplicate(self, path: Path, digest: str, size: int, earlier, waiting: bool = False) -> DeliveryResult:
         earlier_id, earlier_name = earlier
         dest = _unique_destination(self._processed_folder(), _safe_name(path.name))
         stored = str(dest.relative_to(self.home.root))
-        reason = f"与第 {earlier_id} 号报送「{earlier_name}」内容完全相同，未重复导入。"
+        reason = (f"与第 {earlier_id} 号报送「{earlier_name}」内容完全相同，"
+                  + ("该文件正等待确认（待确认），未重复收件。" if waiting else "未重复导入。"))
         with write_transaction(self.conn):
             cur = self.conn.execute(
                 "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size,"
@@ -383,7 +400,7 @@ class Pipeline:
         row = self.conn.execute(
             "SELECT id, status, stored_path, kind, department, rows_applied, rows_rejected, rows_skipped,"
             " reason FROM deliveries WHERE sha256 = ? AND original_path = ?"
-            " AND status IN ('applied', 'duplicate') ORDER BY id DESC LIMIT 1",
+            " AND status IN ('applied', 'duplicate', 'held') ORDER BY id DESC LIMIT 1",
             (digest, self._relative(path))).fetchone()
         if row is None or not row[2] or (self.home.root / row[2]).exists():
             return None

@@ -202,14 +202,13 @@ class InboxWatcher:
     def _ready(self, now: float) -> list[Path]:
         with self._lock:
             hints, self._hints = self._hints, set()
-        processed = self.home.processed.resolve()
-        rejected = self.home.rejected.resolve()
+        kept = [d.resolve() for d in self.home.kept_folders()]
         for p in hints:
             try:
                 rp = p.resolve()
             except OSError:
                 continue
-            if processed in rp.parents or rejected in rp.parents or is_ignored(p):
+            if any(d in rp.parents for d in kept) or is_ignored(p):
                 continue
             if p in self._backoff and not self._backoff_over(p, now):
                 continue

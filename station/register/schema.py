@@ -15,11 +15,12 @@ import sqlite3
 
 from ..kinds.spec import KINDS, KindSpec, kind_columns
 
-SCHEMA_VERSION = 4     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
+SCHEMA_VERSION = 5     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
                        # 3: no index nothing reads (kind tables' delivery_id, payments' period):
                        #    every row of every delivery paid for them; persons_unchecked_id
                        # 4: the money side: contributions_due, tax_collections,
                        #    fund_account_entries, bank_returns; payments.account_no
+                       # 5: deliveries.container_id / member (zip members), resolved_by (held files)
 
 # Indexes that the rules join and filter on (NOTES.md: index, then ANALYZE). Every index
 # costs every row of every delivery (bench/run.py): add one only for a query that uses it.
@@ -38,6 +39,14 @@ KIND_INDEXES: dict[str, list[tuple[str, ...]]] = {
     "contributions_due": [("unit_no", "period")],
     "tax_collections": [("unit_no",), ("credit_code",)],
     "bank_returns": [("account_no",)],
+}
+
+
+# Ledger columns added in version 5 (station.inbox.members, station.inbox.held).
+DELIVERY_COLUMNS_V5 = {
+    "container_id": int,      # a zip member: the ledger entry of its zip
+    "member": str,            # a zip member: its path inside the zip
+    "resolved_by": int,       # a held file: the ledger entry that applied it once confirmed
 }
 
 
@@ -68,7 +77,8 @@ def _create(db: "sqlite_utils.Database") -> None:
         "size": int,
         "kind": str,
         "department": str,
-        "status": str,            # applied | duplicate | rejected
+        "status": str,            # applied | duplicate | rejected | held (待确认) | mapped
+                                  # (a held file since applied, see resolved_by) | unpacked (a zip)
         "format": str,
         "encoding": str,
         "header_row": int,
@@ -80,9 +90,13 @@ def _create(db: "sqlite_utils.Database") -> None:
         "duplicate_of": int,
         "received_at": str,
         "applied_at": str,
+        **DELIVERY_COLUMNS_V5,
     }, pk="id", not_null={"sha256", "original_name", "status", "received_at"},
         defaults={"rows_total": 0, "rows_applied": 0, "rows_rejected": 0, "rows_skipped": 0},
         if_not_exists=True)
+    for column, type_ in DELIVERY_COLUMNS_V5.items():      # registers made before version 5
+        if column not in db["deliveries"].columns_dict:
+            db["deliveries"].add_column(column, type_)
     db["deliveries"].create_index(["sha256"], if_not_exists=True)
     db["deliveries"].create_index(["received_at"], if_not_exists=True)
 

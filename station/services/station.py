@@ -192,6 +192,8 @@ class Station:
                      r.kind, r.department, r.rows_applied, r.rows_rejected, r.rows_skipped, sha, r.seconds)
         elif r.status == "duplicate":
             log.info("delivery %s duplicate of %s sha=%s", r.delivery_id, r.duplicate_of, sha)
+        elif r.status == "held":
+            log.info("delivery %s held for confirmation kind=%s sha=%s", r.delivery_id, r.kind or "-", sha)
         elif r.delivery_id is None:
             log.warning("a file could not be read and stays in the inbox (no ledger entry)")
         else:

@@ -404,7 +404,7 @@ def _report_text(report) -> str:
     if report is None:
         return ""
     parts = []
-    titles = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收"}
+    titles = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收", "held": "待确认"}
     for status, title in titles.items():
         n = sum(1 for r in report.results if r.status == status)
         if n:
@@ -416,6 +416,8 @@ def _report_text(report) -> str:
     rejected = [r for r in report.results if r.status == "rejected"]
     if rejected:
         line += f"。拒收：{rejected[0].name}（{rejected[0].reason or ''}）"
+    if any(r.status == "held" for r in report.results):
+        line += "。有文件待确认：在「收件」中选中后按 m 确认文件类型和字段"
     return line
 
 

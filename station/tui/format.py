@@ -20,8 +20,10 @@ SEVERITY_TITLES = {"high": "高", "medium": "中", "low": "低"}
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "dim"}
 STATE_STYLES = {"new": "bold", "in_review": "cyan", "confirmed": "red", "dismissed": "dim",
                 "rectified": "green"}
-DELIVERY_TITLES = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收"}
-DELIVERY_STYLES = {"applied": "green", "duplicate": "yellow", "rejected": "red"}
+DELIVERY_TITLES = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收", "held": "待确认",
+                   "mapped": "已确认", "unpacked": "压缩包"}
+DELIVERY_STYLES = {"applied": "green", "duplicate": "yellow", "rejected": "red", "held": "bold magenta",
+                   "mapped": "green", "unpacked": "cyan"}
 EVENT_TITLES = {"found": "发现疑点", "amount": "金额变化", "cleared": "数据已消除",
                 "reopened": "重新出现"}
 WATCH_TITLES = {"watching": "实时监视", "polling": "轮询监视", "waiting-for-folder": "等待收件箱",
