@@ -14,7 +14,7 @@ from station.services.aliases import insert_aliases
 
 ID_A = "110101195601011235"          # born 1956-01-01
 ID_B = "110101196001011239"
-DEATHS = ("公民身份号码,姓名,户籍注销时间,注销原因\n"
+DEATHS = ("公民身份号码,姓名,办理时间,注销原因\n"
           f"{ID_A},张三,2026-03-15,死亡\n{ID_B},李四,2026-04-01,迁出\n")
 
 
@@ -46,7 +46,7 @@ def test_an_unknown_header_waits_and_is_listed(station, capsys):
     assert kept.read_bytes() == data            # kept byte for byte
     assert inbox_files(station.home) == []      # never taken again by ingest or watch
     code, out, _ = run(station, capsys, "pending")
-    assert code == 0 and f"#{did}" in out and "死亡名单.csv" in out and "户籍注销时间" in out
+    assert code == 0 and f"#{did}" in out and "死亡名单.csv" in out and "办理时间" in out
     assert station.conn.execute("SELECT count(*) FROM household_deaths").fetchone()[0] == 0
 
 
@@ -57,11 +57,11 @@ def test_map_overrides_a_column_saves_the_alias_and_the_next_file_goes_through(s
     assert code == 2 and "缺少必填字段：注销日期" in err
     assert ID_A not in out and "110101********1235" in out          # masked
 
-    code, out, err = run(station, capsys, "map", "死亡名单.csv", "--column", "户籍注销时间=注销日期",
+    code, out, err = run(station, capsys, "map", "死亡名单.csv", "--column", "办理时间=注销日期",
                          "--save-aliases")
     assert code == 0, err
     assert "[已导入] 死亡名单.csv  户籍注销人员  导入 2 行" in out
-    assert "已把「户籍注销时间」作为「注销日期」的别名写入 rules.yaml" in out
+    assert "已把「办理时间」作为「注销日期」的别名写入 rules.yaml" in out
     assert ID_A not in out
     rows = station.conn.execute("SELECT id_number, cancel_date, cancel_reason FROM household_deaths"
                                 " ORDER BY id_number").fetchall()
@@ -72,8 +72,8 @@ def test_map_overrides_a_column_saves_the_alias_and_the_next_file_goes_through(s
     assert len(list(station.home.processed.rglob("死亡名单.csv"))) == 1
 
     text = station.home.rules_path.read_text(encoding="utf-8")
-    assert re.search(r"# \d{4}-\d{2}-\d{2} 确认「public_security/死亡名单\.csv」（第 1 号报送）时添加：户籍注销时间\n"
-                     r"  注销日期: \[户籍注销日期, 销户日期, 户籍注销时间\]\n", text)
+    assert re.search(r"# \d{4}-\d{2}-\d{2} 确认「public_security/死亡名单\.csv」（第 1 号报送）时添加：办理时间\n"
+                     r"  注销日期: \[户籍注销日期, 销户日期, 办理时间\]\n", text)
     assert "# Header aliases" in text            # the file's own comments are kept
     assert run(station, capsys, "check-config")[0] == 0
 
@@ -101,8 +101,8 @@ def test_map_chooses_the_kind(station, capsys):
 def test_map_applies_once(station, capsys):
     deliver(station, "public_security/死亡名单.csv", DEATHS)
     run(station, capsys, "ingest")
-    assert run(station, capsys, "map", "#1", "--column", "户籍注销时间=注销日期")[0] == 0
-    code, _, err = run(station, capsys, "map", "#1", "--column", "户籍注销时间=注销日期")
+    assert run(station, capsys, "map", "#1", "--column", "办理时间=注销日期")[0] == 0
+    code, _, err = run(station, capsys, "map", "#1", "--column", "办理时间=注销日期")
     assert code == 2 and "没有待确认的文件" in err
     assert station.conn.execute("SELECT count(*) FROM household_deaths").fetchone()[0] == 2
 
@@ -111,10 +111,10 @@ def test_the_same_bytes_applied_meanwhile_are_not_applied_twice(station, capsys)
     deliver(station, "public_security/死亡名单.csv", DEATHS)
     run(station, capsys, "ingest")
     p = mapping.find_pending(station, "死亡名单.csv")
-    first = mapping.confirm(station, p, columns={"户籍注销时间": "注销日期"}, evaluate=False)
+    first = mapping.confirm(station, p, columns={"办理时间": "注销日期"}, evaluate=False)
     assert first.result.status == "applied"
     with pytest.raises(mapping.MappingError):
-        mapping.confirm(station, p, columns={"户籍注销时间": "注销日期"}, evaluate=False)
+        mapping.confirm(station, p, columns={"办理时间": "注销日期"}, evaluate=False)
 
 
 def test_a_second_copy_of_a_waiting_file_is_a_duplicate(station, capsys):
@@ -133,7 +133,7 @@ def test_bad_choices_are_explained(station, capsys):
     assert code == 2 and "未知的文件类型" in err
     code, _, err = run(station, capsys, "map", "死亡名单.csv", "--column", "不存在=注销日期")
     assert code == 2 and "没有表头「不存在」" in err
-    code, _, err = run(station, capsys, "map", "死亡名单.csv", "--column", "户籍注销时间=火化日期")
+    code, _, err = run(station, capsys, "map", "死亡名单.csv", "--column", "办理时间=火化日期")
     assert code == 2 and "没有字段「火化日期」" in err
     code, _, err = run(station, capsys, "map", "别的.csv")
     assert code == 2 and "不在待确认列表中" in err
@@ -141,16 +141,16 @@ def test_bad_choices_are_explained(station, capsys):
 
 def test_view_masks_ids_and_birth_dates_beside_them(station):
     deliver(station, "public_security/名单.csv",
-            "证件号,姓名,生日,户籍注销时间,注销原因\n"
+            "证件号,姓名,生日,办理时间,注销原因\n"
             f"{ID_A},张三,1956-01-01,2026-03-15,死亡\n")
     station.ingest(evaluate=False)
     mv = mapping.view(station, "名单.csv", kind="household_deaths",
-                      columns={"证件号": "公民身份号码", "户籍注销时间": "注销日期"})
+                      columns={"证件号": "公民身份号码", "办理时间": "注销日期"})
     shown = " ".join(v for c in mv.columns for v in c.samples)
     assert ID_A not in shown and "19560101" not in shown and "1956-01-01" not in shown
     assert mv.ready and mv.preview and ID_A not in str(mv.preview[0].values)
     raw = mapping.view(station, "名单.csv", kind="household_deaths",
-                       columns={"证件号": "公民身份号码", "户籍注销时间": "注销日期"}, unmasked=True)
+                       columns={"证件号": "公民身份号码", "办理时间": "注销日期"}, unmasked=True)
     assert ID_A in " ".join(v for c in raw.columns for v in c.samples)
 
 
@@ -168,10 +168,10 @@ def test_alias_insertion_keeps_comments_and_handles_block_lists():
 
 def test_saved_alias_text_cannot_inject_yaml(station, capsys):
     deliver(station, "public_security/x.csv",
-            "公民身份号码,姓名,\"注销]\n时间: [x]\",注销原因\n"
+            "公民身份号码,姓名,\"办理]\n时间: [x]\",注销原因\n"
             f"{ID_A},张三,2026-03-15,死亡\n")
     run(station, capsys, "ingest")
-    header = "注销] 时间: [x]"
+    header = "办理] 时间: [x]"
     mv = mapping.view(station, "x.csv")
     assert any(c.header == header for c in mv.columns)
     mapping.confirm(station, "x.csv", columns={header: "注销日期"}, save_aliases=True, evaluate=False)

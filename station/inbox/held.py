@@ -10,7 +10,7 @@ entry ``status = 'held'`` naming the kind the station guessed, if any, and why i
 A clerk then confirms the kind and the columns (:mod:`station.services.mapping`; the TUI's
 mapping screen or ``station map``). The confirmed file is applied as a delivery of its own
 and the held entry becomes ``mapped`` with ``resolved_by`` pointing at it, in the same
-transaction. A file that has no header-like row at all is rejected as before.
+transaction (:mod:`station.inbox.confirm`). A file that has no header-like row at all is rejected as before.
 """
 from __future__ import annotations
 
@@ -67,20 +67,14 @@ def waiting_twin(conn: sqlite3.Connection, digest: str) -> tuple[int, str] | Non
         (digest, HELD)).fetchone()
 
 
-def held_destination(held_root: Path, department: str | None, name: str) -> Path:
-    """``inbox/held/<department>/<name>`` (the folder keeps the department hint)."""
-    from .pipeline import _safe_name, _unique_destination
-    folder = held_root / department if department else held_root
-    folder.mkdir(parents=True, exist_ok=True)
-    return _unique_destination(folder, _safe_name(name))
-
-
 def hold(pipeline, path: Path, digest: str, size: int, source, rec: Any, reason: str,
-         department: str | None):
-    """Record ``path`` as held and move it to ``inbox/held/``; the DeliveryResult."""
-    from .pipeline import DeliveryResult
+         department: str | None) -> tuple[int, str, str | None, str | None]:
+    """Record ``path`` as held and move it to ``inbox/held/<department>/``:
+    (ledger id, where it is kept, the kind guessed, its department)."""
     home = pipeline.home
-    dest = held_destination(home.held, department, path.name)
+    folder = home.held / department if department else home.held
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = pipeline._destination(folder, path.name)
     stored = str(dest.relative_to(home.root))
     spec = getattr(rec, "kind", None)
     kind = getattr(spec, "name", None)
@@ -94,71 +88,4 @@ def hold(pipeline, path: Path, digest: str, size: int, source, rec: Any, reason:
              getattr(source, "format", None), getattr(source, "encoding", None),
              getattr(rec, "header_row", None), reason, now_iso()))
     pipeline._move(path, dest)
-    return DeliveryResult(path.name, HELD, cur.lastrowid, kind, dept, reason=reason, stored_path=stored)
-
-
-class HeldError(Exception):
-    """A held file cannot be applied now; ``str(e)`` says why and what to do (Chinese)."""
-
-
-def apply_held(pipeline, held_id: int, rec: Any):
-    """Apply the held delivery ``held_id`` with the confirmed recognition ``rec`` (kind,
-    header row, columns): one transaction writes its rows, a ledger entry of its own and
-    turns the held entry into ``mapped``; then the original moves to processed/.
-
-    None when another station process is taking the file right now. Raises HeldError when
-    the file is no longer waiting, changed on disk, or its bytes were applied already."""
-    from .pipeline import _claim, sha256_of
-    from ..formats import open_rows
-    conn = pipeline.conn
-    row = conn.execute("SELECT status, stored_path, sha256, original_path, original_name FROM deliveries"
-                       " WHERE id = ?", (held_id,)).fetchone()
-    if row is None or row[0] != HELD:
-        raise HeldError(f"第 {held_id} 号报送不在待确认列表中（可能已经确认导入）。请运行 station pending 查看。")
-    stored, digest, origin, name = row[1], row[2], row[3], row[4]
-    path = pipeline.home.root / stored
-    with _claim(path) as claimed:
-        if not claimed:
-            if not path.exists():
-                raise HeldError(f"待确认文件「{name}」已不在 {stored}（可能被移走或删除）。"
-                                "请把原文件重新放入收件箱。")
-            return None
-        size = path.lstat().st_size
-        if sha256_of(path) != digest:
-            raise HeldError(f"待确认文件「{name}」的内容与收件时不同（{stored} 被修改过），未导入。"
-                            "请把对方报送的原文件重新放入收件箱。")
-
-        def before_commit(delivery_id: int) -> None:
-            now = conn.execute("SELECT status FROM deliveries WHERE id = ?", (held_id,)).fetchone()
-            if now is None or now[0] != HELD:
-                raise HeldError(f"第 {held_id} 号报送已由他人确认导入，未重复导入。")
-            earlier = conn.execute("SELECT id FROM deliveries WHERE sha256 = ? AND status = 'applied'"
-                                   " AND id <> ? ORDER BY id LIMIT 1", (digest, delivery_id)).fetchone()
-            if earlier is not None:
-                raise HeldError(f"内容完全相同的文件已作为第 {earlier[0]} 号报送导入，未重复导入。")
-            conn.execute("UPDATE deliveries SET status = ?, resolved_by = ? WHERE id = ?",
-                         (MAPPED, delivery_id, held_id))
-            conn.execute("UPDATE deliveries SET reason = ? WHERE id = ?",
-                         (f"按确认的文件类型和字段对应关系导入（第 {held_id} 号待确认报送）。", delivery_id))
-
-        cfg = pipeline.cfg
-        with open_rows(path, max_bytes=cfg.limits.max_bytes, max_cell_chars=cfg.limits.max_cell_chars,
-                       max_columns=cfg.limits.max_columns) as source:
-            body = (r for r in source if r[0] > rec.header_row)
-            return pipeline._apply(path, digest, size, rec, source, body, origin=origin,
-                                   before_commit=before_commit)
-
-
-def finish_interrupted(pipeline) -> int:
-    """Held files confirmed and applied whose move to processed/ was cut short (the
-    station was killed between the commit and the move): move them now. The count."""
-    from .pipeline import sha256_of
-    done = 0
-    for held_path, applied_path, digest in pipeline.conn.execute(
-            "SELECT h.stored_path, a.stored_path, h.sha256 FROM deliveries AS h JOIN deliveries AS a"
-            " ON a.id = h.resolved_by WHERE h.status = ? AND h.member IS NULL", (MAPPED,)).fetchall():
-        src, dest = pipeline.home.root / held_path, pipeline.home.root / (applied_path or "")
-        if applied_path and src.is_file() and not dest.exists() and sha256_of(src) == digest:
-            pipeline._move(src, dest)
-            done += 1
-    return done
+    return cur.lastrowid, stored, kind, dept

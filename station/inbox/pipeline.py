@@ -246,11 +246,11 @@ class Pipeline:
                 except Unrecognised as e:
                     if not held.header_like(head):
                         raise
-                    return held.hold(self, path, digest, size, source, None, held.hold_reason(None, str(e)),
-                                     folder_dept)
+                    return self._hold(path, digest, size, source, None, held.hold_reason(None, str(e)),
+                                      folder_dept)
                 if not rec.confident:       # never applied on a guess: the clerk confirms first
-                    return held.hold(self, path, digest, size, source, rec,
-                                     held.hold_reason(rec, not_confident_reason(rec)), folder_dept)
+                    return self._hold(path, digest, size, source, rec,
+                                      held.hold_reason(rec, not_confident_reason(rec)), folder_dept)
                 body = chain((r for r in head if r[0] > rec.header_row), rows)
                 return self._apply(path, digest, size, rec, source, body)
         except _AppliedMeanwhile as e:
@@ -357,6 +357,15 @@ class Pipeline:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(folder, 0o700)      # mkdir's mode goes through the umask: originals are personal data
         return folder
+
+    def _hold(self, path: Path, digest: str, size: int, source, rec, reason: str,
+              department: str | None) -> DeliveryResult:
+        """Keep the file in inbox/held/ until a clerk confirms its kind and columns."""
+        delivery_id, stored, kind, dept = held.hold(self, path, digest, size, source, rec, reason, department)
+        return DeliveryResult(path.name, held.HELD, delivery_id, kind, dept, reason=reason, stored_path=stored)
+
+    def _destination(self, folder: Path, name: str) -> Path:
+        return _unique_destination(folder, _safe_name(name))
 
     def _duplicate(self, path: Path, digest: str, size: int, earlier, waiting: bool = False) -> DeliveryResult:
         earlier_id, earlier_name = earlier

@@ -8,7 +8,7 @@ correct single columns; :func:`view` shows the result — every column's header,
 values and its field, what is still missing, and the first rows as they would be applied —
 with ID numbers masked (and a birth date equal to an ID's birth digits masked too, so that
 the ID cannot be rebuilt). :func:`confirm` applies the file exactly once with that mapping
-(see :func:`station.inbox.held.apply_held`), optionally saves the headers as aliases in the
+(see :func:`station.inbox.confirm.apply_held`), optionally saves the headers as aliases in the
 home's ``rules.yaml`` (:mod:`station.services.aliases`) and re-runs the rules.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from ..config import Config, fold_header
 from ..formats import CellTooLong, UnreadableFile, open_rows
-from ..inbox import held
+from ..inbox import confirm as confirming, held
 from ..inbox.pipeline import DeliveryResult, Pipeline
 from ..kinds.recognise import HEAD_ROWS, HEADER_SEARCH_ROWS, Recognition, Unrecognised, propose
 from ..kinds.spec import DEPARTMENTS, KINDS, KindSpec
@@ -133,7 +133,7 @@ _PENDING_SQL = ("SELECT d.id, d.original_name, d.original_path, d.stored_path, d
 def pending(station) -> list[Pending]:
     """The held deliveries still waiting, oldest first (a confirmation cut short by a
     crash is finished first)."""
-    held.finish_interrupted(Pipeline(station.home, station.cfg, station.conn))
+    confirming.finish_interrupted(Pipeline(station.home, station.cfg, station.conn))
     return [Pending(*r) for r in station.conn.execute(_PENDING_SQL, (held.HELD,)).fetchall()]
 
 
@@ -182,9 +182,6 @@ def _read(station, p: Pending, extra: int) -> list[tuple[int, list]]:
 def _open(station, p: Pending):
     cfg = station.cfg
     path = station.home.root / p.stored_path
-    if p.member is not None:
-        from ..inbox.members import open_member
-        return open_member(station, p)
     if not path.is_file():
         raise MappingError(f"待确认文件「{p.name}」已不在 {p.stored_path}（可能被移走或删除）。"
                            "请把原文件重新放入收件箱。")
@@ -250,6 +247,18 @@ def _header_index(cells: Sequence[Any], key: str | int) -> int:
 
 
 # --------------------------------------------------------------------------- recognition
+
+def _recognition(head: list[tuple[int, list]], cfg: Config, department: str | None, file_name: str,
+                 kind: KindSpec | None, overrides: Mapping[str, str | None] | None = None) -> Recognition:
+    """The recognition's proposal (:func:`station.kinds.recognise.propose`); ``kind``
+    forces the kind, ``overrides`` maps headers as written to field columns."""
+    try:
+        return propose(head, cfg, department=department, file_name=file_name,
+                       kind=kind.name if kind else None,
+                       overrides={h: c or "" for h, c in (overrides or {}).items()} or None)
+    except Unrecognised as e:
+        raise MappingError(f"文件中找不到像表头的行，无法确定对应关系：{e}") from None
+
 
 # --------------------------------------------------------------------------- the view
 
@@ -433,12 +442,8 @@ def confirm(station, ref: str | int | Pending, *, kind: str | KindSpec | None = 
     p, final = mv.pending, mv.recognition
     pipeline = Pipeline(station.home, station.cfg, station.conn)
     try:
-        if p.member is not None:
-            from ..inbox.members import apply_held_member
-            result = apply_held_member(pipeline, p.id, final)
-        else:
-            result = held.apply_held(pipeline, p.id, final)
-    except held.HeldError as e:
+        result = confirming.apply_held(pipeline, p.id, final)
+    except confirming.HeldError as e:
         raise MappingError(str(e)) from None
     except (UnreadableFile, Unrecognised) as e:
         raise MappingError(f"无法读取待确认文件「{p.name}」：{e}") from None
