@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 
 from rich.table import Table
-from rich.text import Text
 
-from .common import UserError, as_of_arg, console, open_station
-from .inbox import print_evaluation, print_result, terminal_safe
+from .common import UserError, as_of_arg, open_station, plain, say, table_console
+from .inbox import print_evaluation, print_result
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,16 +35,14 @@ def cmd_pending(args) -> int:
     station = open_station(args)
     waiting = pending(station)
     if not waiting:
-        console.print("没有待确认的文件。", markup=False)
+        say("没有待确认的文件。")
         return 0
-    console.print(f"待确认的文件（{len(waiting)} 个）：", markup=False)
+    say(f"待确认的文件（{len(waiting)} 个）：")
     for p in waiting:
         where = p.original_path if p.member is None else f"{p.container} › {p.member}"
-        console.print(terminal_safe(f"#{p.id}  {where}  推测类型：{p.kind_title}  收件时间：{p.received_at or ''}"),
-                      markup=False)
-        console.print(terminal_safe(f"      原因：{p.why}"), markup=False)
-    console.print("确认并导入：station map 编号或文件名 [--kind 类型] [--column '表头=字段'] [--save-aliases]",
-                  markup=False)
+        say(f"#{p.id}  {where}  推测类型：{p.kind_title}  收件时间：{p.received_at or ''}")
+        say(f"      原因：{p.why}")
+    say("确认并导入：station map 编号或文件名 [--kind 类型] [--column '表头=字段'] [--save-aliases]")
     return 0
 
 
@@ -73,7 +70,7 @@ def cmd_map(args) -> int:
         raise UserError("无法导入：" + "".join(mv.problems) +
                         "用 --kind 指定类型、用 --column '表头=字段' 指定各列后重试。")
     if args.dry_run:
-        console.print("（--dry-run：未导入。）", markup=False)
+        say("（--dry-run：未导入。）")
         return 0
     try:
         done = confirm(station, mv.pending, kind=mv.kind, columns=columns, save_aliases=args.save_aliases,
@@ -82,9 +79,9 @@ def cmd_map(args) -> int:
         raise UserError(str(e)) from None
     print_result(done.result)
     for alias, canonical in done.aliases_saved:
-        console.print(terminal_safe(f"已把「{alias}」作为「{canonical}」的别名写入 rules.yaml。"), markup=False)
+        say(f"已把「{alias}」作为「{canonical}」的别名写入 rules.yaml。")
     for note in done.alias_notes:
-        console.print(terminal_safe(note), markup=False)
+        say(note)
     print_evaluation(done.evaluation)
     return 0
 
@@ -93,20 +90,19 @@ def show_view(mv) -> None:
     p = mv.pending
     where = p.original_path if p.member is None else f"{p.container} › {p.member}"
     kind = f"{mv.kind.title}（{mv.kind.name}）" if mv.kind else "未确定"
-    console.print(terminal_safe(f"#{p.id} {where}  文件类型：{kind}  表头在第 {mv.header_row} 行"),
-                  markup=False)
+    say(f"#{p.id} {where}  文件类型：{kind}  表头在第 {mv.header_row} 行")
     for r in mv.reasons:
-        console.print(terminal_safe(f"  · {r}"), markup=False)
+        say(f"  · {r}")
     t = Table(title="各列对应关系（证件号已遮蔽）")
     for col in ("列", "表头", "示例值", "对应字段", "说明"):
         t.add_column(col)
     for c in mv.columns:
-        t.add_row(str(c.index + 1), Text(c.header), Text(" | ".join(c.samples)),
-                  Text(c.field_title or "（不导入）", style="bold" if c.column else "dim"),
-                  Text(c.reason + (f"（把握 {c.confidence:.0%}）" if not c.corrected and c.column else "")))
-    console.print(t)
+        t.add_row(str(c.index + 1), plain(c.header), plain(" | ".join(c.samples)),
+                  plain(c.field_title or "（不导入）", "bold" if c.column else "dim"),
+                  plain(c.reason + (f"（把握 {c.confidence:.0%}）" if not c.corrected and c.column else "")))
+    table_console().print(t)
     for problem in mv.problems:
-        console.print(terminal_safe(f"！{problem}"), markup=False)
+        say(f"！{problem}")
     if mv.preview:
         fields = [h for h in mv.preview[0].values] if mv.preview[0].values else \
             [c.field_title for c in mv.columns if c.column]
@@ -116,11 +112,11 @@ def show_view(mv) -> None:
             t.add_column(h)
         for r in mv.preview:
             if r.rejected or r.skipped:
-                t.add_row(str(r.row_no), Text(f"拒收：{r.rejected}" if r.rejected else "跳过（合计行等）",
-                                              style="red" if r.rejected else "dim"), *[""] * (len(fields) - 1))
+                t.add_row(str(r.row_no), plain(f"拒收：{r.rejected}" if r.rejected else "跳过（合计行等）",
+                                               "red" if r.rejected else "dim"), *[""] * (len(fields) - 1))
             else:
-                t.add_row(str(r.row_no), *[Text(r.values.get(h, "")) for h in fields])
-        console.print(t)
+                t.add_row(str(r.row_no), *[plain(r.values.get(h, "")) for h in fields])
+        table_console().print(t)
     if mv.new_aliases:
-        console.print(terminal_safe("新表头写法（加 --save-aliases 可写入 rules.yaml）："
-                                    + "、".join(f"{a} → {c}" for a, c in mv.new_aliases)), markup=False)
+        say("新表头写法（加 --save-aliases 可写入 rules.yaml）："
+                                    + "、".join(f"{a} → {c}" for a, c in mv.new_aliases))
