@@ -26,7 +26,8 @@ def run(station, capsys, *args) -> tuple[int, str, str]:
 
 
 def as_json(station, capsys, *args) -> list[dict]:
-    code, out, _ = run(station, capsys, "anomalies", "--format", "json", *args)
+    """The JSON a script reads: unmasked (the default JSON is masked: tests/test_leaks.py)."""
+    code, out, _ = run(station, capsys, "anomalies", "--format", "json", "--unmask", *args)
     assert code == 0
     return json.loads(out)
 

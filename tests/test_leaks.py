@@ -253,3 +253,92 @@ def test_visible_knows_every_invisible_character_of_this_python():
         ch = chr(c)
         if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
             assert visible(ch) in (REPLACEMENT, "\u2421"), hex(c)
+
+
+# --------------------------------------------------------------------------- 15: birth dates
+
+def test_birth_dates_are_shown_as_their_year_only():
+    from station.normalise.privacy import mask_birth_date, mask_field, mask_personal, mask_value
+    assert mask_birth_date("1967-12-21") == "1967-**-**"
+    assert mask_birth_date("19671221") == "1967****"
+    assert mask_birth_date("") == "" and mask_birth_date(None) == ""
+    assert mask_field("出生日期", "1925-01-28") == "1925-**-**"
+    assert mask_field("公民身份号码", "440303192501287481") == "440303********7481"
+    assert mask_field("金额", 12.5) == 12.5
+    subject = "440303192501287481"
+    s = mask_personal("按出生日期，冀彬生于 1925-01-28，到 2026-11-15 已满 101 周岁", [subject])
+    assert "1925-01-28" not in s and "1925-**-**" in s and "2026-11-15" in s and "101 周岁" in s
+    for written in ("1925/1/28", "1925.01.28", "1925年1月28日", "1925 年 01 月 28 日", "19250128"):
+        assert "28" not in mask_personal(f"生于{written}。", [subject]).replace("2026", ""), written
+    # an ID in the text is context too; its raw birth digits are hidden
+    s = mask_personal("证件号 440303199913401234 的出生日期部分「19991340」不是有效日期")
+    assert "19991340" not in s and "1340" not in s.replace("1234", "")
+    # other dates and numbers stay
+    assert mask_personal("2026-01-28 发放 1,925.00 元", [subject]) == "2026-01-28 发放 1,925.00 元"
+    ev = {"summary": "x", "records": [{"fields": {"公民身份号码": subject, "出生日期": "1925-01-28",
+                                                   "姓名": "冀彬", "死亡日期": "2026-01-28"}}],
+          "birth_date": "1925-01-28", "age": 101,
+          "matches": [{"death_record": {"id_number": "44030319320570333X", "name": "杨文"}}]}
+    m = mask_value(ev)
+    f = m["records"][0]["fields"]
+    assert f["公民身份号码"] == "440303********7481" and f["出生日期"] == "1925-**-**"
+    assert f["死亡日期"] == "2026-01-28" and m["birth_date"] == "1925-**-**" and m["age"] == 101
+    assert m["matches"][0]["death_record"]["id_number"] == "440303********333X"
+    assert ev["records"][0]["fields"]["出生日期"] == "1925-01-28"        # the input is left alone
+
+
+def test_cli_csv_and_json_do_not_show_the_birth_date_beside_a_masked_id(loaded_station, capsys):
+    centenarian = "440303192501287481"
+    for fmt in ("csv", "json", "table"):
+        code, out, _ = run(loaded_station, capsys, "anomalies", "--format", fmt, "--rule", "CENTENARIAN_CHECK")
+        assert code == 0
+        assert "440303********7481" in out, fmt
+        assert "1925-01-28" not in out and centenarian not in out, fmt
+    code, out, _ = run(loaded_station, capsys, "anomalies", "--format", "json", "--unmask")
+    assert centenarian in out and "1925-01-28" in out
+
+
+def test_json_is_masked_by_default_and_unmask_gives_the_data(loaded_station, capsys):
+    code, out, _ = run(loaded_station, capsys, "anomalies", "--format", "json")
+    rows = json.loads(out)
+    text = json.dumps(rows, ensure_ascii=False)
+    import re
+    assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", text)
+    paid = [r for r in rows if r["rule"] == "DEATH_PAID"]
+    assert paid and all("********" in r["subject"] for r in paid)
+    code, out, _ = run(loaded_station, capsys, "anomalies", "--format", "json", "--unmask")
+    assert "440303193501279793" in out
+
+
+# --------------------------------------------------------------------------- 16: other IDs
+
+PERSON = "440303196712219567"          # 崔杨, born 1967-12-21 (samples)
+
+
+def test_cli_masks_ids_in_file_names_reasons_names_and_notes(loaded_station, capsys):
+    from station.config import load_config
+    from station.review.log import decide
+    d = loaded_station.home.inbox / "public_security"
+    (d / f"张三_{PERSON}.csv").write_bytes(DEATHS.format(name="甲某").encode())
+    (d / "无表头.csv").write_text(f"{PERSON},崔杨,女,2026-01-02,2026-01-05,死亡\n", encoding="utf-8")
+    code, out, err = run(loaded_station, capsys, "ingest")
+    assert code == 0, err
+    assert "张三_440303********9567.csv" in out
+    conn = loaded_station.conn
+    aid = conn.execute("SELECT min(id) FROM anomalies WHERE rule = 'DEATH_PAID'").fetchone()[0]
+    subject = conn.execute("SELECT subject FROM anomalies WHERE id = ?", (aid,)).fetchone()[0]
+    born = f"{subject[6:10]}-{subject[10:12]}-{subject[12:14]}"
+    conn.execute("UPDATE anomalies SET name = ? WHERE id = ?", (PERSON, aid))
+    decide(conn, load_config(None), [aid], "note", "张三",
+           note=f"本人 {subject} 生于 {born}，亲属 {PERSON}")
+    outputs = [out + err]
+    for args in (["history", str(aid)], ["status"], ["anomalies"], ["anomalies", "--format", "csv"],
+                 ["anomalies", "--format", "json"]):
+        code, out, err = run(loaded_station, capsys, *args)
+        assert code == 0, (args, err)
+        outputs.append(out + err)
+    for out in outputs:
+        assert PERSON not in out and subject not in out and "19671221" not in out
+    assert born not in outputs[1] and "440303********9567" in outputs[1]
+    code, out, _ = run(loaded_station, capsys, "history", str(aid), "--unmask")
+    assert PERSON in out and born in out and subject in out

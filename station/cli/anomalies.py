@@ -12,9 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..services.export import neutralise
-from ..services.formatting import mask_ids_in_text as mask_text
 from ..services.anomalies import (SORT_KEYS, AnomalyFilter, FilterError, count_anomalies,
-                                  list_anomalies)
+                                  list_anomalies, masked_anomaly)
 from .common import UserError, as_of_arg, console, open_station, plain, say, table_console
 
 CSV_COLUMNS = (("id", "编号"), ("rule", "规则编号"), ("title", "规则"), ("severity_title", "严重程度"),
@@ -32,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("anomalies", help="列出疑点  list anomalies",
                        description="列出最近一次比对后未消除的疑点（--all 含数据已消除的）。"
-                                   "表格和 CSV 默认隐去身份证号码中间 8 位，--unmask 显示完整号码；"
-                                   "JSON 供程序读取，给出完整号码和证据。")
+                                   "表格、CSV 和 JSON 默认隐去身份证号码中间 8 位、出生日期只显示年份、"
+                                   "银行账号只显示末 4 位；--unmask 显示完整数据（供程序读取，注意保密）。"
+                                   "JSON 含证据。")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="输出格式（默认 table）")
     p.add_argument("--rule", action="append", metavar="R",
@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sort", choices=sorted(SORT_KEYS), default="id", help="排序字段（默认 id）")
     p.add_argument("--desc", action="store_true", help="倒序")
     p.add_argument("--limit", type=int, metavar="N", help="最多显示多少条")
-    p.add_argument("--unmask", action="store_true", help="显示完整身份证号码")
+    p.add_argument("--unmask", action="store_true",
+                   help="显示完整身份证号码、出生日期和银行账号（所有格式，含 JSON；注意保密）")
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="写入文件（默认输出到屏幕）")
     p.set_defaults(func=cmd_anomalies)
 
@@ -90,19 +91,21 @@ def cmd_anomalies(args) -> int:
         total = count_anomalies(station.conn, f)
     except FilterError as e:
         raise UserError(str(e)) from None
+    if not args.unmask:       # every format, JSON too, is masked unless asked (docs/REVIEW.md)
+        rows = [masked_anomaly(r) for r in rows]
     if args.format == "json":
         text = json.dumps(rows, ensure_ascii=False, indent=1)
         _emit(args, text + "\n")
     elif args.format == "csv":
-        _emit(args, _csv(rows, unmask=args.unmask), bom=True)
+        _emit(args, _csv(rows), bom=True)
     else:
         if args.output:           # the table as text, into the (owner-only) file
             buf = io.StringIO()
-            _table(rows, total, unmask=args.unmask, show_data_status=args.all,
+            _table(rows, total, show_data_status=args.all,
                    out=Console(file=buf, highlight=False, width=200, color_system=None))
             _emit(args, buf.getvalue())
         else:
-            _table(rows, total, unmask=args.unmask, show_data_status=args.all)
+            _table(rows, total, show_data_status=args.all)
     return 0
 
 
@@ -121,7 +124,7 @@ def _emit(args, text: str, bom: bool = False) -> None:
         sys.stdout.buffer.flush()
 
 
-def _csv(rows: list[dict], *, unmask: bool) -> str:
+def _csv(rows: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([title for _, title in CSV_COLUMNS])
@@ -130,9 +133,6 @@ def _csv(rows: list[dict], *, unmask: bool) -> str:
         for key, _ in CSV_COLUMNS:
             if key == "summary":
                 v = (r.get("evidence") or {}).get("summary", "")
-                v = v if unmask else mask_text(v)
-            elif key == "subject":
-                v = r["subject"] if unmask else _masked_subject(r)
             else:
                 v = r.get(key)
             out.append("" if v is None else neutralise(v) if isinstance(v, str) else v)
@@ -140,17 +140,7 @@ def _csv(rows: list[dict], *, unmask: bool) -> str:
     return buf.getvalue()
 
 
-def _masked_subject(r: dict) -> str:
-    """A subject as shown by default: ID numbers in it masked; a bank account (the subject
-    of SHARED_ACCOUNT) down to its last four digits."""
-    from ..services.formatting import is_account_subject
-    if is_account_subject(r.get("rule")):
-        from ..services.formatting import mask_account
-        return mask_account(r["subject"])
-    return mask_text(r["subject"])
-
-
-def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool,
+def _table(rows: list[dict], total: int, *, show_data_status: bool,
            out: Console | None = None) -> None:
     if out is None:
         out = table_console()
@@ -166,14 +156,13 @@ def _table(rows: list[dict], total: int, *, unmask: bool, show_data_status: bool
         t.add_column("数据状态", overflow="fold")
     t.add_column("首次发现", overflow="fold")
     for r in rows:
-        subject = r["subject"] if unmask else _masked_subject(r)
-        cells = [str(r["id"]), r["title"], r["severity_title"], r["department_title"], subject,
+        cells = [str(r["id"]), r["title"], r["severity_title"], r["department_title"], r["subject"],
                  r["name"] or "", r["period"] or "",
                  "" if r["amount"] is None else f"{r['amount']:,.2f}", r["status_title"]]
         if show_data_status:
             cells.append(r["data_status_title"])
         cells.append((r["first_seen"] or "")[:10])
-        t.add_row(*[plain(c) for c in cells])
+        t.add_row(*[plain(c, unmask=True) for c in cells])     # rows come masked unless --unmask
     out.print(t)
     if total > len(rows):
         out.print(f"只显示前 {len(rows)} 条，共 {total} 条。", markup=False)

@@ -2,9 +2,11 @@
 
 Output: every line and table cell that may hold text from a file or a person (file
 names, headers, names, notes, reasons) goes through :func:`plain` (a ``rich.text.Text``:
-never parsed as markup, control characters made visible), or is printed with
-:func:`say`. An ESC, an OSC-8 link or ``[bold]`` in a file name reaches the terminal
-as the characters ``␛]8;;…`` and ``[bold]``, never as an effect.
+never parsed as markup, control characters made visible, ID numbers masked unless the
+command was asked to ``--unmask``), or is printed with :func:`say`. An ESC, an OSC-8
+link or ``[bold]`` in a file name reaches the terminal as the characters ``␛]8;;…`` and
+``[bold]``, never as an effect; a file named ``张三_440303196712219567.csv`` is shown as
+``张三_440303********9567.csv``.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..home import resolve_home
-from ..services.formatting import visible
+from ..services.formatting import mask_personal, visible
 from ..services.station import Station
 
 console = Console(highlight=False, soft_wrap=True)
@@ -29,19 +31,28 @@ def table_console() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=200)
 
 
-def plain(value: Any, style: str = "") -> Text:
-    """Text from a file or a person as a table cell or a line: plain, controls visible."""
+def shown(value: Any, *, unmask: bool = False) -> str:
+    """Text as the CLI shows it: IDs masked (unless ``unmask``), controls visible."""
+    if value is None:
+        return ""
+    return visible(value if unmask else mask_personal(value), newlines=True)
+
+
+def plain(value: Any, style: str = "", *, unmask: bool = False) -> Text:
+    """Text from a file or a person as a table cell or a line: plain, controls visible,
+    IDs masked unless ``unmask``."""
     if isinstance(value, Text):
         return value
-    return Text(visible(value, newlines=True), style=style)
+    return Text(shown(value, unmask=unmask), style=style)
 
 
-def say(message: Any, *, err: bool = False) -> None:
-    """Print one message (it may quote file names, names, notes) as plain text."""
+def say(message: Any, *, err: bool = False, unmask: bool = False) -> None:
+    """Print one message (it may quote file names, names, notes, reasons) as plain text,
+    IDs masked unless ``unmask``."""
     if err:
-        print(visible(message, newlines=True), file=sys.stderr, flush=True)
+        print(shown(message, unmask=unmask), file=sys.stderr, flush=True)
     else:
-        console.print(plain(message))
+        console.print(plain(message, unmask=unmask))
 
 
 class UserError(Exception):

@@ -7,8 +7,8 @@ import sys
 
 from rich.table import Table
 
-from ..services.anomalies import get_anomaly
-from ..services.formatting import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES, rule_title
+from ..services.anomalies import get_anomaly, masked_anomaly
+from ..services.formatting import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES, mask_personal, rule_title
 from ..services.review import ReviewError, chain_head, decide, history, verify_chain
 from .common import UserError, console, open_station, plain, say, table_console
 
@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="查看疑点的复核记录  a decision history",
                        description="列出一条疑点的全部复核决定（按时间先后）。")
     p.add_argument("id", type=int, metavar="ID", help="疑点编号")
+    p.add_argument("--unmask", action="store_true", help="显示完整身份证号码和出生日期（注意保密）")
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("verify", help="校验复核日志未被篡改  verify the review log",
@@ -143,14 +144,16 @@ def cmd_history(args) -> int:
     a = get_anomaly(conn, args.id)
     if a is None:
         raise UserError(f"疑点 #{args.id} 不存在，请核对疑点编号。")
+    shown = a if args.unmask else masked_anomaly(a)
     rule, subject, period, name, status, data_status = (
-        a["rule"], a["subject"], a["period"], a["name"], a["status"], a["data_status"])
-    from ..services.export import mask_subject
-    say(f"疑点 #{args.id}  {rule_title(rule)}  {mask_subject(rule, subject)}"
+        a["rule"], shown["subject"], a["period"], shown["name"], a["status"], a["data_status"])
+    say(f"疑点 #{args.id}  {rule_title(rule)}  {subject}"
         f"{' ' + period if period else ''}  {name or ''}  "
         f"状态：{STATE_TITLES.get(status, status)}"
-        f"{'（数据已消除）' if data_status == 'cleared' else ''}")
+        f"{'（数据已消除）' if data_status == 'cleared' else ''}", unmask=True)   # masked above
     entries = history(conn, args.id)
+    if not args.unmask:       # notes are masked like everything else (IDs, the subject's birth date)
+        entries = [{**e, "note": mask_personal(e["note"], [a["subject"]])} for e in entries]
     if not entries:
         say("尚无复核记录。")
         return 0
@@ -159,7 +162,7 @@ def cmd_history(args) -> int:
         t.add_column(col, overflow="fold")          # a note is shown whole, never cut
     for e in entries:
         t.add_row(str(e["seq"]), plain(e["at"].replace("T", " ")), plain(e["reviewer"]), e["action_title"],
-                  plain(e["note"] or ""), "" if e["amount"] is None else f"{e['amount']:,.2f}")
+                  plain(e["note"] or "", unmask=True), "" if e["amount"] is None else f"{e['amount']:,.2f}")
     table_console().print(t)
     return 0
 

@@ -260,3 +260,23 @@ def anomaly_summary(conn: sqlite3.Connection) -> list[dict]:
         else:
             entry["cleared"] += n
     return list(out.values())
+
+
+def masked_anomaly(a: dict) -> dict:
+    """An anomaly (from :func:`list_anomalies` or :func:`get_anomaly`) as every default
+    output shows it (station.normalise.privacy): the subject masked when it is a person,
+    ID numbers in the name, evidence, notes and events masked, birth dates to the year,
+    accounts to their last four digits. The input is left alone."""
+    from ..export.review_log import mask_subject
+    from ..normalise.privacy import mask_personal, mask_value
+    ids = [a.get("subject")]
+    out = dict(a)
+    out["subject"] = mask_subject(a.get("rule") or "", a.get("subject"))
+    out["name"] = mask_personal(a["name"], ids) if a.get("name") else a.get("name")
+    if "evidence" in a:
+        out["evidence"] = mask_value(a["evidence"], ids)
+    for key, text_key in (("decisions", "note"), ("events", "detail")):
+        if key in a:
+            out[key] = [{**d, text_key: mask_personal(d[text_key], ids) if d.get(text_key) else d.get(text_key)}
+                        for d in a[key]]
+    return out

@@ -278,10 +278,11 @@ class StationApp(App[None]):
                timeout: float | None = None, markup: bool = False) -> None:
         """Every toast is plain text: messages carry file names, names and reasons, and a
         file named ``[@click=app.toggle_mask]x.csv`` must not become a live link. There is
-        no markup in the station's own messages, so ``markup`` is ignored."""
+        no markup in the station's own messages, so ``markup`` is ignored. IDs in it (a
+        file named ``张三_440303196712219567.csv``) are masked like on every screen."""
         from ..services.formatting import visible
-        super().notify(visible(message, newlines=True), title=visible(title), severity=severity,
-                       timeout=timeout, markup=False)
+        super().notify(visible(self.show_text(message), newlines=True), title=visible(self.show_text(title)),
+                       severity=severity, timeout=timeout, markup=False)
 
     # ------------------------------------------------------------------ no screenshots
 
@@ -326,12 +327,32 @@ class StationApp(App[None]):
             return self.show_id(subject)
         return subject
 
-    def show_text(self, text: str) -> str:
-        """Free text (evidence summaries, notes) with any ID number in it masked."""
+    # Masking (docs/TUI.md § Personal data): every ID, birth date and account a screen or a
+    # toast shows goes through these, unless the reviewer unmasked the session (Ctrl+U).
+
+    def show_text(self, text: str | None, ids=()) -> str:
+        """Free text (summaries, notes, names, file names, reasons, raw rows) with ID
+        numbers masked, and the birth digits of ``ids`` (the subject) and of every ID in it."""
+        if text is None:
+            return ""
         if self.unmasked:
             return text
-        from ..services.formatting import mask_ids_in_text
-        return mask_ids_in_text(text)
+        from ..services.formatting import mask_personal
+        return mask_personal(text, ids)
+
+    def show_field(self, key: str, value, ids=()):
+        """One field of a record by its header or column (出生日期 → year only, …)."""
+        if self.unmasked:
+            return value
+        from ..services.formatting import mask_field
+        return mask_field(key, value, ids)
+
+    def show_anomaly(self, anomaly: dict) -> dict:
+        """An anomaly (with evidence, events, decisions) as the screen may show it."""
+        if self.unmasked:
+            return anomaly
+        from ..services.anomalies import masked_anomaly
+        return masked_anomaly(anomaly)
 
     def action_toggle_mask(self) -> None:
         self.unmasked = not self.unmasked

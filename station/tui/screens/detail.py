@@ -4,7 +4,6 @@ events and decisions with their reviewer. Each action is one key."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -14,7 +13,6 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ...services.formatting import ACCOUNT_FIELDS
 from ..format import (EVENT_TITLES, action_title, data_status_title, department_title, money,
                       money_text, plain, severity_text, short_time, state_text, text)
 from ..widgets.chrome import StatusBar
@@ -103,7 +101,11 @@ class DetailScreen(Screen):
         if a is None:
             head.update(Text(f"疑点 #{self.anomaly_id} 不存在。", style="red"))
             return
-        show_id = self.app.show_id
+        # Drawn from the masked copy (IDs, birth dates to the year, accounts, also inside
+        # names, notes, file names and evidence) unless the session is unmasked.
+        subject_id = a.get("subject")
+        a = self.app.show_anomaly(a)
+        decisions = [{**d, "note": self.app.show_text(d.get("note"), (subject_id,))} for d in decisions]
         out = Text()
         out.append(f"#{a['id']} ", style="bold")
         out.append(a.get("title") or a.get("rule") or "", style="bold")
@@ -115,7 +117,7 @@ class DetailScreen(Screen):
                    style="dim" if a.get("data_status") == "cleared" else "")
         subject = a.get("subject") or ""
         out.append("对象 ")
-        out.append_text(plain(self.app.show_subject(a.get("rule"), subject)))
+        out.append_text(plain(subject))
         if a.get("name"):
             out.append("  ")
             out.append_text(plain(a["name"]))
@@ -133,17 +135,10 @@ class DetailScreen(Screen):
         evidence = a.get("evidence") or {}
         if isinstance(evidence, str):
             evidence = {"summary": evidence}
-        self.query_one("#detail-summary", Prose).set_text(self.app.show_text(str(evidence.get("summary") or "")))
+        self.query_one("#detail-summary", Prose).set_text(str(evidence.get("summary") or ""))
         self._records(evidence.get("records") or [])
         self._lists({k: v for k, v in evidence.items() if k not in ("summary", "records")})
         self._history(a.get("events") or [], decisions)
-
-    def _mask(self, value: Any, key: str | None = None) -> Any:
-        if key in ACCOUNT_FIELDS and value:
-            return self.app.show_account(value)
-        if isinstance(value, str) and _ID.match(value):
-            return self.app.show_id(value)
-        return value
 
     def _records(self, records: list[dict]) -> None:
         """Single records side by side (partner record vs register record); kinds with
@@ -178,7 +173,7 @@ class DetailScreen(Screen):
             table.add_column("字段", key="k")
             table.add_column("值", key="v")
             for k, v in fields.items():
-                table.add_row(text(k, "bold"), text(self._mask(v, k)))
+                table.add_row(text(k, "bold"), text(v))
             # A grid cell does not grow with rows added after mount: size it explicitly.
             table.styles.height = max(1, len(fields))
         for table, recs in list_fills:
@@ -191,7 +186,7 @@ class DetailScreen(Screen):
             table.add_column("来源", key="src")
             for r in recs:
                 fields = r.get("fields") or {}
-                cells = [money_text(fields.get(h)) if h in AMOUNT_HEADERS else text(self._mask(fields.get(h), h))
+                cells = [money_text(fields.get(h)) if h in AMOUNT_HEADERS else text(fields.get(h))
                          for h in headers]
                 table.add_row(*cells, text(f"{r.get('file') or ''}:{r.get('row_no') or ''}", "dim"))
 
@@ -208,9 +203,9 @@ class DetailScreen(Screen):
             elif isinstance(value, float):
                 widgets.append(Static(Text(f"{_list_title(key)}：{money(value)}")))
             elif isinstance(value, (str, int)) and value != "":
-                widgets.append(Static(plain(f"{_list_title(key)}：{self._mask(value, key)}", wrap=True)))
+                widgets.append(Static(plain(f"{_list_title(key)}：{value}", wrap=True)))
             elif isinstance(value, list) and value:
-                widgets.append(Static(plain(f"{_list_title(key)}：" + "、".join(str(self._mask(v)) for v in value),
+                widgets.append(Static(plain(f"{_list_title(key)}：" + "、".join(str(v) for v in value),
                                             wrap=True)))
         box.mount_all(widgets)
         for table, rows in fills:
@@ -218,7 +213,7 @@ class DetailScreen(Screen):
             for c in columns:
                 table.add_column(_list_title(c), key=c)
             for r in rows:
-                table.add_row(*[money_text(r.get(c)) if c in AMOUNT_HEADERS else text(self._mask(r.get(c), c))
+                table.add_row(*[money_text(r.get(c)) if c in AMOUNT_HEADERS else text(r.get(c))
                                 for c in columns])
 
     def _history(self, events: list[dict], decisions: list[dict]) -> None:
@@ -232,7 +227,7 @@ class DetailScreen(Screen):
         for d in decisions:
             items.append((d.get("at") or "", 1, text(short_time(d.get("at"))),
                           text(action_title(d.get("action")), "bold"), text(d.get("reviewer")),
-                          money_text(d.get("amount")), text(self.app.show_text(d.get("note") or ""))))
+                          money_text(d.get("amount")), text(d.get("note") or "")))
         for item in sorted(items, key=lambda i: (i[0], i[1])):
             t.add_row(*item[2:])
 

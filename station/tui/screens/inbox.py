@@ -82,11 +82,12 @@ class InboxScreen(StationScreen):
         for d in rows:
             status = d["status"]
             kind = KINDS[d["kind"]].title if d.get("kind") in KINDS else ""
+            show = self.app.show_text
             t.add_row(text(d["id"]), text(DELIVERY_TITLES.get(status, status), DELIVERY_STYLES.get(status, "")),
-                      text(d["original_name"]), text(kind), text(department_title(d.get("department"))),
+                      text(show(d["original_name"])), text(kind), text(department_title(d.get("department"))),
                       text(count(d.get("rows_applied"))),
                       text(count(d.get("rows_rejected")), "red" if d.get("rows_rejected") else ""),
-                      text(short_time(d.get("received_at"))), text(d.get("reason") or ""),
+                      text(short_time(d.get("received_at"))), text(show(d.get("reason"))),
                       key=str(d["id"]))
         if rows:
             t.move_cursor(row=min(row, len(rows) - 1))
@@ -124,17 +125,18 @@ class DeliveryScreen(Screen):
         head = Text()
         status = d["status"]
         head.append(f"#{d['id']} ", style="bold")
-        head.append_text(plain(d["original_name"]))
+        show = self.app.show_text
+        head.append_text(plain(show(d["original_name"])))
         head.append(f"  {DELIVERY_TITLES.get(status, status)}\n", style=DELIVERY_STYLES.get(status, ""))
         kind = KINDS[d["kind"]].title if d.get("kind") in KINDS else "未识别"
         head.append(f"类型 {kind} · 部门 {department_title(d.get('department'))} · "
                     f"导入 {count(d.get('rows_applied'))} 行 · 拒收 {count(d.get('rows_rejected'))} 行 · "
                     f"跳过 {count(d.get('rows_skipped'))} 行\n")
         head.append(f"收件时间 {short_time(d.get('received_at'))} · 原件 ")
-        head.append_text(plain(d.get("stored_path")))
+        head.append_text(plain(show(d.get("stored_path"))))
         if d.get("reason"):
             head.append("\n说明：", style="yellow")
-            head.append_text(plain(d["reason"], "yellow"))
+            head.append_text(plain(show(d["reason"]), "yellow"))
         self.query_one("#delivery-head", Static).update(head)
         t = self.query_one("#rejected", DataTable)
         t.add_column("行号", key="row")
@@ -151,7 +153,8 @@ class DeliveryScreen(Screen):
     def show(self, rows: list[dict]) -> None:
         t = self.query_one("#rejected", DataTable)
         for r in rows:
-            t.add_row(text(r["row_no"]), text(r["reason"], "red"), text(r["raw"]))
+            show = self.app.show_text
+            t.add_row(text(r["row_no"]), text(show(r["reason"]), "red"), text(show(r["raw"])))
         if not rows:
             t.add_row(text(""), text("没有拒收的行"), text(""))
         t.focus()

@@ -118,15 +118,16 @@ class PersonScreen(StationScreen):
         table.clear()
         if not results:
             table.display = False
-            self.query_one("#person-head", Static).update(plain(f"没有找到「{self.app.show_text(query)}」。", "yellow",
-                                                                wrap=True))
+            self.query_one("#person-head", Static).update(
+                plain(f"没有找到「{self.app.show_text(query)}」。", "yellow", wrap=True))
             return
         if len(results) == 1:
             table.display = False
             self.show_person(results[0]["id_number"])
             return
         for r in results:
-            table.add_row(text(self.app.show_id(r["id_number"])), text(r.get("name")),
+            table.add_row(text(self.app.show_id(r["id_number"])),
+                          text(self.app.show_text(r.get("name"), (r["id_number"],))),
                           text(r.get("status") or ("" if r["in_register"] else "不在册")),
                           text("、".join(r["sources"])))
         table.display = True
@@ -162,7 +163,8 @@ class PersonScreen(StationScreen):
         show_id = self.app.show_id
         reg = view["register"]
         head = Text()
-        head.append_text(plain(view.get("name") or "（姓名不详）", "bold"))
+        pid = (view["id"],)
+        head.append_text(plain(self.app.show_text(view.get("name"), pid) or "（姓名不详）", "bold"))
         head.append("  " + show_id(view["id"]))
         if reg:
             head.append(f"  {reg.get('status') or ''}", style="bold")
@@ -178,8 +180,8 @@ class PersonScreen(StationScreen):
         self.query_one("#person-head", Static).update(head)
         self.query_one("#person-tabs").display = bool(view["found"])
 
-        self._kv("#register", view["register_columns"], reg)
-        self._kv("#unit", view["unit_columns"], view.get("unit"))
+        self._kv("#register", view["register_columns"], reg, pid)
+        self._kv("#unit", view["unit_columns"], view.get("unit"), pid)
 
         t = self.query_one("#payments", DataTable)
         t.clear()
@@ -199,14 +201,15 @@ class PersonScreen(StationScreen):
         partner.mount_all(widgets)
         tables = [w for w in widgets if isinstance(w, DataTable)]
         for section, table in zip(view["partner"], tables):
-            self._records(table, section)
+            self._records(table, section, pid)
 
         t = self.query_one("#documents", DataTable)
         t.clear()
         for d in view["documents"]["rows"]:
-            t.add_row(text(d.get("file_no")), text(d.get("item_no")), text(d.get("material")),
-                      text(d.get("formed_date")), text(d.get("pages")), text(d.get("retention")),
-                      text(d.get("scan_file")))
+            show = self.app.show_text
+            t.add_row(text(show(d.get("file_no"), pid)), text(show(d.get("item_no"), pid)),
+                      text(show(d.get("material"), pid)), text(show(d.get("formed_date"), pid)),
+                      text(d.get("pages")), text(d.get("retention")), text(show(d.get("scan_file"), pid)))
 
         self._bank(view.get("bank") or {})
 
@@ -221,12 +224,12 @@ class PersonScreen(StationScreen):
         t.clear()
         for d in view["decisions"]:
             t.add_row(text(short_time(d["at"])), text(f"#{d['anomaly_id']}"), text(action_title(d["action"])),
-                      text(d["reviewer"]), money_text(d.get("amount")), text(d.get("note") or ""))
+                      text(d["reviewer"]), money_text(d.get("amount")), text(self.app.show_text(d.get("note"), pid)))
 
     def _bank(self, bank: dict) -> None:
         """Accounts, the bank's results and the other IDs paid into the same accounts;
         account numbers and IDs masked unless the reviewer unmasked them (Ctrl+U)."""
-        account, show_id = self.app.show_account, self.app.show_id
+        account, show_id, show = self.app.show_account, self.app.show_id, self.app.show_text
         t = self.query_one("#bank-accounts", DataTable)
         t.clear()
         for a in bank.get("accounts", []):
@@ -238,16 +241,17 @@ class PersonScreen(StationScreen):
         for r in bank.get("returns", []):
             ok = r.get("result") in BANK_SUCCESS
             t.add_row(text(r["period"]), text(r["serial_no"]), text(r["benefit_type"]), money_text(r["pay_amount"]),
-                      text(r["account_name"]), text(account(r["account_no"])), money_text(r["amount"]),
+                      text(show(r["account_name"])), text(account(r["account_no"])), money_text(r["amount"]),
                       text(r["result"], "" if ok else "bold red"), text(r["process_date"]),
-                      text(f"{r.get('file') or ''}:{r.get('row_no') or ''}", "dim"))
+                      text(show(f"{r.get('file') or ''}:{r.get('row_no') or ''}"), "dim"))
         t = self.query_one("#bank-shared", DataTable)
         t.clear()
         for s in bank.get("shared", []):
-            t.add_row(text(account(s["account_no"])), text(show_id(s["id_number"])), text(s["name"]),
+            t.add_row(text(account(s["account_no"])), text(show_id(s["id_number"])),
+                      text(show(s["name"], (s["id_number"],))),
                       text("、".join(s["periods"])))
 
-    def _kv(self, selector: str, columns, row: dict | None) -> None:
+    def _kv(self, selector: str, columns, row: dict | None, pid: tuple = ()) -> None:
         t = self.query_one(selector, DataTable)
         t.clear()
         if not row:
@@ -259,18 +263,21 @@ class PersonScreen(StationScreen):
                 value = self.app.show_id(value)
             elif col == "monthly_pension":
                 value = money(value, "")
+            else:                    # 出生日期 to the year, IDs in names and text masked
+                value = self.app.show_field(col, value, pid)
             t.add_row(text(header, "bold"), text(value))
         if row.get("file"):
-            t.add_row(text("来源", "dim"), text(f"{row['file']} 第 {row.get('row_no')} 行", "dim"))
+            t.add_row(text("来源", "dim"),
+                      text(self.app.show_text(f"{row['file']} 第 {row.get('row_no')} 行"), "dim"))
 
-    def _records(self, table: DataTable, section: dict) -> None:
+    def _records(self, table: DataTable, section: dict, pid: tuple = ()) -> None:
         cols = [(c, h) for c, h in section["columns"] if c not in ID_COLUMNS]
         for i, (_, header) in enumerate(cols):
             table.add_column(header, key=f"c{i}")
         table.add_column("来源文件", key="file")
         for row in section["rows"]:
-            table.add_row(*[text(row.get(c)) for c, _ in cols],
-                          text(f"{row.get('file') or ''}:{row.get('row_no') or ''}", "dim"))
+            table.add_row(*[text(self.app.show_field(c, row.get(c), pid)) for c, _ in cols],
+                          text(self.app.show_text(f"{row.get('file') or ''}:{row.get('row_no') or ''}"), "dim"))
 
     # ------------------------------------------------------------------ open an anomaly
 

@@ -180,7 +180,7 @@ class QueueScreen(StationScreen):
                                                      if len(self.columns) < len(COLUMNS) else "")),
                 "rule": text(a.get("title") or a.get("rule"), style or dim),
                 "severity": severity_text(a.get("severity")),
-                "name": text(a.get("name"), style or dim),
+                "name": text(self.app.show_text(a.get("name"), (subject,)), style or dim),
                 "subject": text(self.app.show_account(subject) if is_account_subject(a.get("rule"))
                                 else show_id(subject) if _is_id(subject) else subject, style or dim),
                 "period": text(a.get("period") or "", dim),

@@ -65,4 +65,4 @@ class StatusBar(Horizontal):
         self.query_one("#watch-state", Static).update(out)
         activity = getattr(app, "activity", "")
         self.set_class(bool(activity), "-busy")
-        self.query_one("#apply-label", Static).update(plain(activity))
+        self.query_one("#apply-label", Static).update(plain(app.show_text(activity) if activity else ""))
