@@ -163,14 +163,15 @@ class UnitScreen(StationScreen):
         for row in view["register"]:
             for col, header in view["register_columns"]:
                 t.add_row(text(header, "bold"), text(row.get(col)))
-            t.add_row(text("来源", "dim"), text(f"{row.get('file') or ''} 第 {row.get('row_no')} 行", "dim"))
+            t.add_row(text("来源", "dim"),
+                      text(self.app.show_text(f"{row.get('file') or ''} 第 {row.get('row_no')} 行"), "dim"))
 
         t = self.query_one("#unit-enterprises", DataTable)
         t.clear()
         for e in view["enterprises"]:
             t.add_row(text(e.get("reg_type")), text(e.get("approval_date")), text(e.get("enterprise_name")),
                       text(e.get("legal_rep")), text(e.get("address")),
-                      text(f"{e.get('file') or ''}:{e.get('row_no') or ''}", "dim"))
+                      text(self.app.show_text(f"{e.get('file') or ''}:{e.get('row_no') or ''}"), "dim"))
 
         t = self.query_one("#unit-by-month", DataTable)
         t.clear()
@@ -185,7 +186,7 @@ class UnitScreen(StationScreen):
         for c in view["collections"]:
             t.add_row(text(c.get("receipt_no")), text(c.get("period")), text(c.get("insurance")),
                       money_text(c.get("amount_paid")), text(c.get("paid_date")),
-                      text(f"{c.get('file') or ''}:{c.get('row_no') or ''}", "dim"))
+                      text(self.app.show_text(f"{c.get('file') or ''}:{c.get('row_no') or ''}"), "dim"))
 
         t = self.query_one("#unit-documents", DataTable)
         t.clear()
