@@ -158,6 +158,8 @@ def norm_cell(ftype: str, v, required: bool):
     s = s.strip()
     if ftype == "code":
         return s.upper() or None
+    if ftype == "credit_code":
+        return re.sub(r"[\s-]", "", s).upper() or None
     if ftype == "subject":
         return norm_id(s, False) if re.fullmatch(r"\d{15}|\d{17}[\dXx]", s) else s.upper()
     return s or None

@@ -149,7 +149,7 @@ def test_corrupt_xlsx_is_rejected(station):
     import openpyxl
     wb = openpyxl.Workbook()
     wb.active.append(["单位编号", "统一社会信用代码", "单位名称"])
-    wb.active.append(["U1", "91440300MA5G00000X", "测试公司"])
+    wb.active.append(["U1", "91440300MA5G00000R", "测试公司"])
     wb.save(good)
     (station.home.inbox / "broken.xlsx").write_bytes(good.read_bytes()[:300])
     [r] = station.ingest(evaluate=False).results
@@ -195,7 +195,7 @@ def test_xls_delivery(station):
     ws = wb.add_sheet("Sheet1")
     for c, h in enumerate(["统一社会信用代码", "企业名称", "法人代表", "登记业务类型", "核准时间", "注册地址"]):
         ws.write(0, c, h)
-    ws.write(1, 0, "91440300ma5g00000x")
+    ws.write(1, 0, "91440300ma5g00000r")
     ws.write(1, 1, "测试科技有限公司")
     ws.write(1, 2, "王五")
     ws.write(1, 3, "设立")
@@ -205,7 +205,7 @@ def test_xls_delivery(station):
     [r] = station.ingest(evaluate=False).results
     assert (r.status, r.kind, r.rows_applied) == ("applied", "enterprises", 1)
     row = station.conn.execute("SELECT credit_code, approval_date, legal_rep FROM enterprises").fetchone()
-    assert row == ("91440300MA5G00000X", "2025-12-09", "王五")
+    assert row == ("91440300MA5G00000R", "2025-12-09", "王五")
 
 
 def test_death_lists_are_told_apart_by_folder(station):

@@ -73,6 +73,64 @@ def test_column_equals_per_cell(kind, column):
     ("code", ["", "u0001", "", "P1"]),
     ("name", ["", "张伟", "王芳"]),
     ("text", ["退休", "", "参保缴费"]),
+    ("credit_code", ["91110000600037341L", "91440300568520498A", "", "9144030071526726xg"]),
+    ("credit_code", ["91110000600037341L", "91110000600037341N"]),
+    ("credit_code", ["91110000600037314L", "91440300568520498A"]),
+    ("credit_code", ["9111000060003734L1", "91440300568520498A"]),
+    ("credit_code", ["91A10000600037341L"]),
+    ("credit_code", ["91110000600037341L\n91440300568520498A"]),
+    ("id", [valid_id(1), "99" + valid_id(2)[2:]]),
+    ("id", ["91" + valid_id(5)[2:17] + check_char("91" + valid_id(5)[2:17]), valid_id(6)]),
 ])
 def test_typical_columns(kind, column):
     assert by_column(kind, column) == per_cell(kind, column)
+
+
+# --------------------------------------------- the joined-string fast paths
+
+# The fast paths test a whole column at once on its cells joined with a newline (or
+# concatenated). A cell holding the joiner, or any other line or word separator, must
+# not pass as two cells: the column result must equal the per-cell one.
+GOOD = {
+    "date": ["2026-10-05", "2026-10-06", "2024-02-29", "1850-01-01", "2100-12-31"],
+    "month": ["2026-10", "2026-11", "1850-01"],
+    "amount": ["12", "34", "1234.50", "0.5", "999999999999", "1000000000000", "7"],
+    "int": ["1", "2", "30", "007"],
+    "id": [valid_id(1), valid_id(2), valid_id(3)[:17] + "X"],
+    "name": ["张伟", "李娜", "ABC"],
+    "text": ["退休", "在职", "abc"],
+    "code": ["P0001", "u0002", "91110000600037341L", "1E5"],
+    "credit_code": ["91110000600037341L", "91440300568520498A", "9144030071526726XG"],
+    "account": ["6222021234567890123", "6222-0212"],
+    "subject": [valid_id(4), "A-1"],
+    "year": ["2026", "2026年度"],
+    "level": ["一级", "3"],
+}
+JOINERS = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029",
+           " ", "\t", "\u3000", "\xa0", "", ",", "-", "\u200b", "²", "①"]
+
+
+@pytest.mark.parametrize("kind", sorted(COLUMN_NORMALISERS))
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_joined_string_fast_paths_agree_with_per_cell(kind, data):
+    good = st.sampled_from(GOOD[kind])
+    cell = st.one_of(good, good, st.just(""),
+                     st.tuples(good, st.sampled_from(JOINERS), good).map("".join),
+                     st.tuples(st.sampled_from(JOINERS), good).map("".join),
+                     st.tuples(good, st.sampled_from(JOINERS)).map("".join))
+    column = data.draw(st.lists(cell, min_size=1, max_size=8))
+    assert by_column(kind, column) == per_cell(kind, column)
+
+
+@pytest.mark.parametrize("kind, cells", [
+    ("date", ["2026-10-05\n2026-10-06"]),
+    ("date", ["2026-10-05", "2026-10-05\n2026-10-06", "2026-10-07"]),
+    ("month", ["2026-10\n2026-11"]),
+    ("amount", ["12\n34"]),
+    ("amount", ["12", "12\n34", ""]),
+    ("amount", ["12\r\n34"]),
+])
+def test_a_line_break_inside_a_cell_is_refused_like_per_cell(kind, cells):
+    assert per_cell(kind, cells) == "error"
+    assert by_column(kind, cells) == "error"

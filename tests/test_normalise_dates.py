@@ -52,11 +52,7 @@ def test_date_objects_and_numbers(raw):
 
 
 @pytest.mark.parametrize("serial, iso", [
-    (1, "1900-01-01"),
-    (2, "1900-01-02"),
-    (59, "1900-02-28"),
-    (61, "1900-03-01"),
-    (367, "1901-01-01"),
+    (10000, "1927-05-18"),
     (25569, "1970-01-01"),
     (36526, "2000-01-01"),
     (45658, "2025-01-01"),
@@ -77,11 +73,18 @@ def test_serial_matches_excel_epoch_for_every_day_of_a_year():
         assert parse_date(serial) == (dt.date(1899, 12, 30) + dt.timedelta(days=serial)).isoformat()
 
 
-def test_serial_60_is_the_lotus_leap_day():
-    with pytest.raises(FieldError, match="1900年2月29日"):
-        parse_date(60)
-    with pytest.raises(FieldError, match="不存在"):
-        parse_date(60.5)
+@pytest.mark.parametrize("number", [2026, 2026.0, 1, 59, 60, 367, 9999, 9999.5, 0, -1, -46300])
+def test_small_numbers_are_no_dates(number):
+    # A number cell 2026 in a date column is a year, not Excel serial 2026 (1905-07-18);
+    # numbers below 10000 (dates before 1927-05-18) are refused as parse_month does.
+    with pytest.raises(FieldError) as info:
+        parse_date(number)
+    assert "日期" in info.value.reason and "2026-10-05" in info.value.reason
+
+
+def test_a_year_in_a_date_column_says_the_month_and_day_are_missing():
+    with pytest.raises(FieldError, match="缺少月和日"):
+        parse_date(2026)
 
 
 @pytest.mark.parametrize("serial", [0, -1, 2958465, 99999, "99999", 1e12])
@@ -291,8 +294,12 @@ def test_every_accepted_form_of_a_date_parses_to_its_iso(d):
     for raw in _forms(d):
         assert parse_date(raw) == d.isoformat(), raw
     serial = (d - dt.date(1899, 12, 30)).days
-    assert parse_date(serial) == d.isoformat()
-    assert parse_date(float(serial) + 0.25) == d.isoformat()
+    if serial >= 10_000:
+        assert parse_date(serial) == d.isoformat()
+        assert parse_date(float(serial) + 0.25) == d.isoformat()
+    else:                       # a number below 10000 is no date (see test_small_numbers…)
+        with pytest.raises(FieldError):
+            parse_date(serial)
 
 
 @given(dates)
@@ -300,3 +307,95 @@ def test_every_form_of_a_date_gives_its_month(d):
     month = d.isoformat()[:7]
     for raw in _forms(d) + [f"{d.year}-{d.month}", f"{d.year}年{d.month}月", f"{d.year}{d.month:02d}"]:
         assert parse_month(raw) == month, raw
+
+
+# ------------------------------------------------- times, weekdays, Chinese numerals
+
+@pytest.mark.parametrize("raw", [
+    "2026-11-05 00:00:00",
+    "20261105000000",
+    "20261105083015",
+    "2026-11-05T00:00:00",
+    "2026-11-05T00:00:00+08:00",
+    "2026-11-05T23:59:59+0800",
+    "2026-11-05T00:00:00Z",
+    "2026-11-05 00:00:00.000",
+    "2026-11-05 23:59",
+    "2026/11/5 0:00",
+    "二〇二六年十一月五日",
+    "二零二六年十一月五日",
+    "2026年11月5日星期四",
+    "2026年11月5日 星期四",
+    "2026-11-05 星期四",
+    "2026-11-05（星期四）",
+    "2026-11-05 周四",
+    "2026年11月5日礼拜四",
+    "2026-11-05 00:00:00 星期四",
+])
+def test_forms_clerks_write(raw):
+    assert parse_date(raw) == "2026-11-05", raw
+    assert parse_month(raw) == "2026-11", raw
+
+
+@pytest.mark.parametrize("raw, iso", [
+    ("二〇二六年一月三十一日", "2026-01-31"),
+    ("二〇二六年十二月二十日", "2026-12-20"),
+    ("一九五五年二月二十八日", "1955-02-28"),
+    ("二〇二四年二月廿九日", "2024-02-29"),
+    ("二〇〇〇年十月十日", "2000-10-10"),
+    ("二〇二六年10月5日", "2026-10-05"),
+])
+def test_chinese_numeral_dates(raw, iso):
+    assert parse_date(raw) == iso
+
+
+@pytest.mark.parametrize("raw", ["二〇二六年十一月", "二零二六年十一月份"])
+def test_chinese_numeral_months(raw):
+    assert parse_month(raw) == "2026-11"
+
+
+@pytest.mark.parametrize("raw", [
+    "2026-11-05 99:99",
+    "2026-11-05 24:00",
+    "2026-11-05 12:60",
+    "2026-11-05 12:30:61",
+    "2026-11-05T25:00:00",
+    "20261105990000",
+    "20261105240000",
+    "2026-11-05T00:00:00+25:00",
+    "2026年11月5日 8:75",
+])
+def test_impossible_times_are_refused(raw):
+    with pytest.raises(FieldError) as info:
+        parse_date(raw)
+    assert "时间" in info.value.reason
+    with pytest.raises(FieldError):
+        parse_month(raw)
+
+
+@pytest.mark.parametrize("raw", ["2026年11月5日星期五", "2026-11-05 周日", "2026-11-05（星期一）"])
+def test_a_weekday_that_contradicts_the_date_is_refused(raw):
+    with pytest.raises(FieldError) as info:
+        parse_date(raw)
+    assert "星期" in info.value.reason
+
+
+@pytest.mark.parametrize("raw", [
+    "二〇二六年十三月五日", "二〇二六年二月三十日", "二〇二六年十一月三十二日", "二〇二六年零月五日",
+    "二六年十一月五日", "二〇二六年十十月五日", "二〇二六年十一月初五",
+])
+def test_impossible_chinese_numeral_dates(raw):
+    with pytest.raises(FieldError):
+        parse_date(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    "2026-1¹-05", "2026-11-0⑤", "2026-11-0５", "²⁰²⁶-11-05", "2026年11月⑤日",
+])
+def test_superscript_and_circled_digits_are_not_digits(raw):
+    if "５" in raw:                       # full-width digits are ordinary digits
+        assert parse_date(raw) == "2026-11-05"
+        return
+    with pytest.raises(FieldError) as info:
+        parse_date(raw)
+    assert "数字" in info.value.reason

@@ -13,8 +13,13 @@ from station.normalise import (
     is_valid_id,
     looks_like_id,
     mask_id,
+    mask_ids_in_text,
     normalise_id,
 )
+
+PROVINCES = ["11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+             "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+             "65", "71", "81", "82", "83"]
 
 # A published example of a valid ID (check character X).
 KNOWN_VALID = "11010519491231002X"
@@ -260,7 +265,8 @@ def test_mask_eighteen():
 
 
 def test_mask_fifteen():
-    assert mask_id("420105800101123") == "420105*****1123"
+    # 6 region digits, 6 birth digits (YYMMDD), 3 sequence digits: no birth digit shows.
+    assert mask_id("420105800101123") == "420105******123"
 
 
 @pytest.mark.parametrize("s, masked", [
@@ -292,7 +298,7 @@ def _fullwidth(c: str) -> str:
 @st.composite
 def valid_ids(draw):
     birth = draw(st.dates(min_value=dt.date(1850, 1, 1), max_value=dt.date.today()))
-    region = draw(st.text(alphabet="0123456789", min_size=6, max_size=6))
+    region = draw(st.sampled_from(PROVINCES)) + draw(st.text(alphabet="0123456789", min_size=4, max_size=4))
     seq = draw(st.text(alphabet="0123456789", min_size=3, max_size=3))
     return make_id(region, birth.strftime("%Y%m%d"), seq)
 
@@ -370,3 +376,124 @@ def test_any_birth_string_is_judged_like_the_calendar(birth, seq_start):
 def test_any_real_date_is_judged_like_the_calendar(d):
     s = make_id(birth=d.strftime("%Y%m%d"))
     assert normalise_id(s) == (s, d <= dt.date.today())
+
+
+# ------------------------------------------------------------ province, odd digits
+
+@pytest.mark.parametrize("region", ["000000", "100000", "990426", "190101", "240101", "470101", "700101",
+                                    "800101", "840101", "900101"])
+def test_an_unknown_province_is_invalid(region):
+    s = make_id(region=region)
+    assert normalise_id(s) == (s, False)
+    assert not is_valid_id(s)
+
+
+@pytest.mark.parametrize("region", [p + "0101" for p in PROVINCES] + ["911100", "944030"])
+def test_every_province_and_permanent_residence_prefix_is_valid(region):
+    # 81/82/83: residence permits of Hong Kong, Macao and Taiwan residents; 9 + a province:
+    # foreigners' permanent residence ID cards (2023 format).
+    s = make_id(region=region)
+    assert normalise_id(s) == (s, True)
+
+
+@pytest.mark.parametrize("odd", ["²", "⁷", "⑦", "⒎", "⑺", "₇"])
+def test_superscript_or_circled_digits_never_make_a_valid_id(odd):
+    s = make_id()
+    raw = s[:16] + odd + s[17:]
+    result = normalise_id(raw)
+    assert result is not None and result[1] is False
+
+
+# --------------------------------------------------------------- IDs in free text
+
+ID = "440303196712219567"
+assert ID[17] == check_char(ID[:17])
+BIRTH = ID[6:14]
+
+
+def _fw(s: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in s)
+
+
+@pytest.mark.parametrize("text", [
+    f"备注：{ID}",
+    f"ID{ID}",
+    f"身份证号{ID}号",
+    f"张三_{ID}.csv",
+    f"{ID[:6]} {ID[6:14]} {ID[14:]}",
+    f"{ID[:6]}-{ID[6:10]}-{ID[10:14]}-{ID[14:]}",
+    f"{ID[:6]}－{ID[6:14]}－{ID[14:]}",
+    f"{ID[:4]} {ID[4:8]} {ID[8:12]} {ID[12:16]} {ID[16:]}",
+    f"{ID[:6]}　{ID[6:14]}　{ID[14:]}",
+    f"{ID[:6]} - {ID[6:14]} - {ID[14:]}",
+    _fw(ID),
+    "ID" + _fw(ID),
+    ID[:10] + _fw(ID[10]) + ID[11:],
+    ID[:17] + "Ｘ",
+    _fw(ID[:17]) + "ｘ",
+    ID[:8] + "​" + ID[8:],
+    f"两人：{ID}，{ID[:17]}X",
+])
+def test_ids_in_text_are_masked_with_their_birth_date_hidden(text):
+    masked = mask_ids_in_text(text)
+    flat = "".join(c for c in masked if c.isalnum())
+    import unicodedata
+    flat = unicodedata.normalize("NFKC", flat)
+    assert BIRTH not in flat and ID[6:12] not in flat, masked
+    assert "*" in masked
+
+
+@pytest.mark.parametrize("text, expected", [
+    (f"ID{ID}", f"ID{ID[:6]}********{ID[14:]}"),
+    (f"{ID[:6]} {ID[6:14]} {ID[14:]}", f"{ID[:6]}********{ID[14:]}"),
+    ("旧号 440303671221956 已换", "旧号 440303******956 已换"),
+    ("金额 1234.50 元，电话 13800138000", "金额 1234.50 元，电话 13800138000"),
+    ("流水号 P2026100000001", "流水号 P2026100000001"),
+    ("", ""),
+    (None, ""),
+])
+def test_mask_ids_in_text_examples(text, expected):
+    assert mask_ids_in_text(text) == expected
+
+
+def test_a_full_id_in_a_name_field_is_masked():
+    # Swapped columns put an ID where the name should be; callers mask any text with it.
+    assert mask_ids_in_text(ID) == mask_id(ID)
+    assert mask_ids_in_text("440303671221956") == "440303******956"
+
+
+@pytest.mark.parametrize("n", [16, 17, 19])
+def test_id_like_runs_of_other_lengths_show_only_their_last_four(n):
+    run = (ID + "1234")[:n]
+    assert mask_ids_in_text(f"号码{run}。") == f"号码{'*' * (n - 4)}{run[-4:]}。"
+
+
+_SEPS = st.sampled_from(["", "", "", " ", "-", "　", "－", " - ", "​", "—"])
+
+
+@st.composite
+def hidden_ids(draw):
+    s = draw(valid_ids())
+    out = []
+    for i, c in enumerate(s):
+        if draw(st.integers(0, 4)) == 0:
+            c = _fw(c)
+        if c in "Xx" and draw(st.booleans()):
+            c = c.lower()
+        out.append(c)
+        if i < 17:
+            out.append(draw(_SEPS))
+    return s, "".join(out)
+
+
+_AROUND = st.text(alphabet="张三李四备注IDid号：,，。 _-()abcXYZ", max_size=8)
+
+
+@given(hidden_ids(), _AROUND, _AROUND)
+def test_no_id_in_text_survives_masking(pair, before, after):
+    import unicodedata
+    s, written = pair
+    masked = mask_ids_in_text(before + written + after)
+    flat = unicodedata.normalize("NFKC", "".join(c for c in masked if c.isalnum()))
+    assert s[6:14] not in flat, masked
+    assert s not in flat

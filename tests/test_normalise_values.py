@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from station.normalise import (
     names_equal,
     names_homophone,
     normalise_code,
+    normalise_credit_code,
     normalise_id,
     normalise_name,
     normalise_subject,
@@ -49,6 +51,13 @@ KNOWN_VALID = "11010519491231002X"
     ("-12.5", -12.5),
     ("+12.5", 12.5),
     ("-¥12.5", -12.5),
+    ("12元", 12.0),
+    ("1,234.50元", 1234.5),
+    ("¥12元", 12.0),
+    ("１２３４．５元", 1234.5),
+    ("(12)", -12.0),          # the accounting convention: brackets are a minus sign
+    ("(¥12.50)", -12.5),
+    ("(12.50元)", -12.5),
     ("¥-12.5", -12.5),
     ("(12.50)", -12.5),
     ("（12.50）", -12.5),
@@ -80,6 +89,38 @@ def test_amount_rounds_to_cents(raw, expected):
     assert parse_amount(raw) == expected
 
 
+LIMIT = 1e12     # yuan; DOMAIN.md: amounts beyond it are refused where they enter
+
+
+@pytest.mark.parametrize("raw", [
+    "1000000000000.01", "1,000,000,000,001", "1e13", "-1e13", "1.7976931348623157e308",
+    1.7976931348623157e308, -1.7976931348623157e308, 1e300, 10**13, -(10**13), Decimal("1e13"),
+    "99999999999999999999", "1" * 400,
+])
+def test_absurd_amounts_are_refused(raw):
+    with pytest.raises(FieldError) as info:
+        parse_amount(raw)
+    assert "金额" in info.value.reason and "超出" in info.value.reason
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("999999999999.99", 999999999999.99), ("1000000000000", 1e12), (10**12, 1e12),
+    ("-1,000,000,000,000.00", -1e12), (999999999999.99, 999999999999.99),
+])
+def test_amounts_up_to_the_limit_are_kept(raw, expected):
+    assert parse_amount(raw) == expected
+
+
+@given(st.one_of(st.floats(), st.integers(), st.decimals(),
+                 st.text(alphabet="0123456789.,-+eE()¥元 ", max_size=40)))
+def test_every_accepted_amount_is_finite_and_bounded(raw):
+    try:
+        value = parse_amount(raw)
+    except FieldError:
+        return
+    assert value is None or (math.isfinite(value) and abs(value) <= LIMIT)
+
+
 def test_amount_has_no_negative_zero():
     assert str(parse_amount("-0.001")) == "0.0"
 
@@ -90,6 +131,7 @@ def test_empty_amount_is_none(empty):
 
 
 @pytest.mark.parametrize("raw", [
+    "1234²", "①", "⑫", "1²3", "¹²", "⑴", "⒈", "12³.5", "(-12)", "(+12)", "（-12）", "(¥-12)", "-(12)",
     "abc", "十二元", "1.2万", "12 34", "1 234.5", "1,23", "1,2345.6", "12.5.3", "--12", "-¥-12", "(12.5", "¥", "元",
     "nan", "NaN", "inf", "-Infinity", float("inf"), float("-inf"), True, Decimal("NaN"),
     dt.date(2026, 10, 5),
@@ -116,7 +158,8 @@ def test_empty_int_is_none(empty):
     assert parse_int(empty) is None
 
 
-@pytest.mark.parametrize("raw", ["3.5", 3.5, "三", "abc", "3页半", "1,20", True, "3 4", dt.date(2026, 1, 1)])
+@pytest.mark.parametrize("raw", ["3.5", 3.5, "三", "abc", "3页半", "1,20", True, "3 4", dt.date(2026, 1, 1),
+                                 "3²", "③", "1²", "⑶页"])
 def test_bad_ints(raw):
     with pytest.raises(FieldError) as info:
         parse_int(raw)
@@ -299,7 +342,7 @@ def test_normalisers_cover_every_field_type_in_the_spec():
     assert used <= set(NORMALISERS)
     assert set(NORMALISERS) == {
         "id", "name", "text", "code", "subject", "date", "month", "year", "amount", "int", "level",
-        "account",
+        "account", "credit_code",
     }
 
 
@@ -350,3 +393,71 @@ def test_text_normalisation_is_idempotent(s):
     if n is not None:
         assert normalise_text(n) == n
         assert n == n.strip() and "  " not in n
+
+
+# ----------------------------------------------------------------- credit codes
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def textbook_uscc_check(body17: str) -> str:
+    """GB 32100-2015: weights 3**i mod 31, check = 31 - sum mod 31 (31 → 0)."""
+    total = sum(USCC_ALPHABET.index(c) * (3 ** i % 31) for i, c in enumerate(body17))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def make_uscc(body17: str = "91440303MA5FXXK4X") -> str:
+    return body17 + textbook_uscc_check(body17)
+
+
+@pytest.mark.parametrize("raw", [
+    "91110000600037341L", "91110000600037341l", " 91110000600037341L ", "9111 0000 6000 3734 1L",
+    "91-110000-600037341L", "９１１１００００６０００３７３４１Ｌ", "91110000600037341L\u200b",
+    "\u300091110000 600037341L",
+])
+def test_credit_code_forms(raw):
+    assert normalise_credit_code(raw) == "91110000600037341L"
+
+
+@pytest.mark.parametrize("empty", [None, "", "  ", "\u3000", "-"])
+def test_empty_credit_code_is_none(empty):
+    assert normalise_credit_code(empty) is None
+
+
+@pytest.mark.parametrize("raw, why", [
+    ("91110000600037341N", "校验"),                 # wrong check character
+    ("91110000600037314L", "校验"),                 # two characters swapped
+    ("9111000060003734L", "18 位"),                 # one character missing
+    ("91110000600037341LL", "18 位"),
+    ("9111000060003I341L", "字母"),                 # I, O, Z, S, V are never used
+    ("91110000O00037341L", "字母"),
+    ("911100006000S7341L", "字母"),
+    ("91A10000600037341L", "行政区划"),            # the region code is six digits
+    ("91110000600037341²", "字母"),
+    (9.111e17, "Excel"),
+    ("9.111E+17", "Excel"),
+])
+def test_mistyped_credit_codes_get_a_reason(raw, why):
+    with pytest.raises(FieldError) as info:
+        normalise_credit_code(raw)
+    assert "统一社会信用代码" in info.value.reason and why in info.value.reason
+
+
+@given(st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17))
+def test_credit_code_check_matches_the_textbook_and_catches_one_typo(body17):
+    code = body17 + textbook_uscc_check(body17)
+    if not body17[2:8].isdigit():
+        return
+    assert normalise_credit_code(code) == code
+    for pos in (0, 9, 17):
+        wrong = code[:pos] + USCC_ALPHABET[(USCC_ALPHABET.index(code[pos]) + 1) % 31] + code[pos + 1:]
+        if pos != 17 and not wrong[2:8].isdigit():
+            continue
+        with pytest.raises(FieldError):
+            normalise_credit_code(wrong)
+
+
+def test_credit_code_is_a_field_type_of_units_and_enterprises():
+    assert NORMALISERS["credit_code"] is normalise_credit_code
+    for kind in ("units", "enterprises"):
+        assert {f.column: f.type for f in KINDS[kind].fields}["credit_code"] == "credit_code"

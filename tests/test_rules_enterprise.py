@@ -5,9 +5,9 @@ import json
 
 from test_rules_support import anomalies, deliver, events, set_param, subjects, with_rules_yaml, AS_OF
 
-C1 = "91110000AAAAAAAA1X"
-C2 = "91110000BBBBBBBB2Y"
-C3 = "91110000CCCCCCCC3Z"
+C1 = "91110000AAAAAAAA18"
+C2 = "91110000BBBBBBBB27"
+C3 = "91110000CCCCCCCC36"
 
 
 def test_unregistered_enterprise_after_the_grace_period(station):

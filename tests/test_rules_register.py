@@ -23,6 +23,16 @@ def test_invalid_ids(station):
     assert "校验位" in ev["summary"] and ev["records"][0]["kind"] == "persons"
 
 
+def test_an_id_of_no_province_is_invalid_and_says_so(station):
+    from station.normalise import check_char
+    body = "99" + make_id("19500101", 3)[2:17]
+    no_province = body + check_char(body)          # right check character, no such region
+    deliver(station, "persons", [person(no_province, "己")])
+    found = anomalies(station, "INVALID_ID")
+    ev = json.loads(found[(no_province, None)]["evidence"])
+    assert "行政区划" in ev["summary"] and "出生日期" not in ev["summary"]
+
+
 def test_retiree_without_approval_document(station):
     a, b, c, d = (make_id("19650101", i) for i in range(1, 5))
     deliver(station, "persons", [person(a, "甲", retire="2025-01-01"),

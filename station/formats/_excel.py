@@ -13,6 +13,11 @@ float (all numbers; Excel has no integer type), bool, date, datetime, time, time
 "" for an empty cell (calamine never gives None; error cells like #N/A also come as "").
 Text longer than ``max_cell_chars`` becomes CellTooLong. Cell i of a row is column i of
 the sheet (A = 0), even when the used range starts further right.
+
+A workbook in the 1904 date system (old Mac Excel) gives its date cells correctly (calamine
+reads the flag), but a number that is a date serial in a cell without a date format counts
+days from 1904-01-01: such a workbook's numbers come as Number1904 or Integer1904, a float or int that
+says so (``date_system == 1904``), and the date normalisers shift them.
 """
 from __future__ import annotations
 
@@ -46,6 +51,19 @@ _ZIP_MESSAGES = {
 }
 
 
+class Number1904(float):
+    """A number cell of a workbook in the 1904 date system: as a date serial it counts
+    days from 1904-01-01 (station.normalise.dates reads ``date_system``)."""
+    __slots__ = ()
+    date_system = 1904
+
+
+class Integer1904(int):
+    """A whole number cell of a legacy (.xls) workbook in the 1904 date system."""
+    __slots__ = ()
+    date_system = 1904
+
+
 def _too_large(rows: int, cols: int, sheet: str | None) -> UnreadableFile:
     where = f"工作表“{sheet}”" if sheet else "工作簿"
     return UnreadableFile(
@@ -73,7 +91,8 @@ def _calamine(fn, *args):
         raise UnreadableFile(CORRUPT) from None
 
 
-def _check_xls(path, size: int) -> None:
+def _check_xls(path, size: int) -> bool:
+    """Check a legacy workbook before calamine sees it; whether it uses the 1904 dates."""
     if size > MAX_XLS_BYTES:
         raise UnreadableFile(
             f"Excel 97-2003（.xls）文件过大（{human_size(size)}，上限 {MAX_XLS_BYTES // 2**20} MB）。"
@@ -91,6 +110,7 @@ def _check_xls(path, size: int) -> None:
             raise UnreadableFile(NOT_EXCEL if ole.names & {"WordDocument", "PowerPoint Document"}
                                  else CORRUPT)
         _ole.check_workbook_stream(stream)
+        return _ole.date1904(stream)
     except (_ole.OleError, struct.error, IndexError, ValueError):
         raise UnreadableFile(CORRUPT) from None
     except _ole.Encrypted:
@@ -122,8 +142,9 @@ def open_excel(path, fmt: str, size: int, *, max_cell_chars: int, max_columns: i
                 parts = _zip.sheet_parts(zf)
             except _zip.ZipProblem as e:
                 raise _zip_problem(e) from None
+            dates_1904 = _zip.date1904(zf)
         else:
-            _check_xls(path, size)
+            dates_1904 = _check_xls(path, size)
             parts = {}
         wb = _open_workbook(path, fmt)
         metas = _calamine(lambda: list(wb.sheets_metadata))
@@ -157,7 +178,7 @@ def open_excel(path, fmt: str, size: int, *, max_cell_chars: int, max_columns: i
                     f"请删除多余的列（包括远处误填的单元格）后重新导出。")
             if not any(row.count("") != len(row) for row in _calamine(sheet.iter_rows)):
                 continue
-            rows = _SheetRows(sheet, start[1], max_cell_chars)
+            rows = _SheetRows(sheet, start[1], max_cell_chars, dates_1904)
             if choose_sheet is None:
                 return RowSource(fmt, sheet=meta.name, rows=rows, on_close=rows.release)
             candidates.append((meta.name, rows))
@@ -187,10 +208,11 @@ def open_excel(path, fmt: str, size: int, *, max_cell_chars: int, max_columns: i
 
 
 class _SheetRows:
-    def __init__(self, sheet, first_col: int, max_cell_chars: int):
+    def __init__(self, sheet, first_col: int, max_cell_chars: int, dates_1904: bool = False):
         self.sheet = sheet
         self.first_col = first_col
         self.max_cell = max_cell_chars
+        self.dates_1904 = dates_1904
 
     def release(self) -> None:
         self.sheet = None
@@ -213,4 +235,7 @@ class _SheetRows:
                 for i, v in enumerate(row):
                     if v.__class__ is str and len(v) > limit:
                         row[i] = CellTooLong(len(v), limit)
+            if self.dates_1904:
+                row = [Number1904(v) if v.__class__ is float else Integer1904(v) if v.__class__ is int
+                       else v for v in row]
             yield row_no, (pad + row if pad else row)

@@ -211,6 +211,16 @@ def _records(buf: bytes, pos: int):
         yield typ, start, ln, cont
 
 
+def date1904(buf: bytes) -> bool:
+    """Whether the workbook globals' DATEMODE record (0x0022) selects the 1904 date system."""
+    for typ, start, ln, _cont in _records(buf, 0):
+        if typ == 0x0022 and ln >= 2:
+            return struct.unpack_from("<H", buf, start)[0] == 1
+        if typ == 0x000A:                                                    # EOF
+            break
+    return False
+
+
 def check_workbook_stream(buf: bytes) -> None:
     """Raise Encrypted, TooLarge or OleError for what calamine must not be given."""
     unpack = struct.unpack_from

@@ -159,6 +159,19 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+_DATE1904 = re.compile(rb"<(?:[\w.-]+:)?workbookPr\b[^>]*?\bdate1904\s*=\s*[\"'](?:1|true)[\"']")
+
+
+def date1904(zf: zipfile.ZipFile) -> bool:
+    """Whether the workbook uses the 1904 date system (workbookPr date1904, old Mac Excel):
+    its date serials count from 1904-01-01. A workbook.xml that cannot be read says no."""
+    try:
+        wb = _small_part(zf, _member(zf.namelist(), "xl/workbook.xml"))
+    except ZipProblem:
+        return False
+    return _DATE1904.search(wb) is not None
+
+
 def all_sheet_parts(zf: zipfile.ZipFile) -> list[str]:
     return [n for n in zf.namelist()
             if n.lower().startswith(("xl/worksheets/", "xl/chartsheets/", "xl/dialogsheets/"))]

@@ -9,7 +9,8 @@ Field types (the normaliser applied to each cell, see :mod:`station.normalise`):
 - ``id``      a citizen ID number (GB 11643); stored normalised, plus ``<column>_valid``
 - ``name``    a person's or unit's name (whitespace removed, NFKC)
 - ``text``    free text, trimmed and NFKC-folded
-- ``code``    an identifier compared upper-case (credit codes, unit numbers)
+- ``code``    an identifier compared upper-case (unit numbers, person numbers)
+- ``credit_code`` a unified social credit code (GB 32100), checked; a mistyped one is refused
 - ``subject`` an archive subject: an ID number when it looks like one, else a code
 - ``date``    ``YYYY-MM-DD``
 - ``month``   ``YYYY-MM``
@@ -85,7 +86,7 @@ _kind(KindSpec("persons", "参保人员", "agency", (
 
 _kind(KindSpec("units", "参保单位", "agency", (
     F("unit_no", "单位编号", "code", True),
-    F("credit_code", "统一社会信用代码", "code", True),
+    F("credit_code", "统一社会信用代码", "credit_code", True),
     F("unit_name", "单位名称", "name", True),
     F("reg_date", "登记日期", "date"),
     F("unit_status", "单位状态", "text"),
@@ -140,7 +141,7 @@ _kind(KindSpec("cremations", "殡葬火化记录", "civil_affairs", (
 ), key=("id_number", "name", "birth_date", "death_date")))
 
 _kind(KindSpec("enterprises", "企业登记信息", "industry_commerce", (
-    F("credit_code", "统一社会信用代码", "code", True),
+    F("credit_code", "统一社会信用代码", "credit_code", True),
     F("enterprise_name", "企业名称", "name", True),
     F("legal_rep", "法定代表人", "name"),
     F("reg_type", "登记类型", "text", True),
@@ -238,6 +239,7 @@ def get(kind: str) -> KindSpec:
 SQL_TYPES = {
     "id": str, "name": str, "text": str, "code": str, "subject": str, "date": str,
     "month": str, "level": str, "year": int, "int": int, "amount": float, "account": str,
+    "credit_code": str,
 }
 
 

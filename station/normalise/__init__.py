@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .accounts import mask_account, normalise_account
+from .credit import normalise_credit_code
 from .dates import parse_date, parse_month, parse_year
 from .errors import FieldError
 from .ids import (
     birth_date_from_id,
     check_char,
+    id_region_known,
     is_valid_id,
     looks_like_id,
     mask_id,
@@ -48,6 +50,7 @@ NORMALISERS: dict[str, Callable[[Any], Any]] = {
     "int": parse_int,
     "level": parse_level,
     "account": normalise_account,
+    "credit_code": normalise_credit_code,
 }
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "NORMALISERS",
     "birth_date_from_id",
     "check_char",
+    "id_region_known",
     "is_valid_id",
     "looks_like_id",
     "mask_account",
@@ -64,6 +68,7 @@ __all__ = [
     "names_homophone",
     "normalise_account",
     "normalise_code",
+    "normalise_credit_code",
     "normalise_id",
     "normalise_name",
     "normalise_subject",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import lru_cache
 
 # Invisible characters that str.split() does not treat as whitespace but that clerks'
 # copy-paste brings along: zero-width space/joiners, word joiner, BOM. (A regex search
@@ -21,6 +22,34 @@ def fold(s: str) -> str:
     if _INVISIBLE.search(s):
         s = _INVISIBLE.sub("", s)
     return s
+
+
+@lru_cache(maxsize=4096)
+def _odd_digit(c: str) -> bool:
+    """Whether NFKC turns ``c`` into digits although it is no decimal digit itself:
+    superscripts and subscripts (², ₇), circled and bracketed numbers (①, ⑫, ⑴, ⒈),
+    vulgar fractions (½). Full-width and other decimal digits (１, ٣) are ordinary digits;
+    Chinese numerals and Roman numerals (一, Ⅻ) do not fold to digits."""
+    return not c.isdecimal() and any(d.isdigit() for d in _nfkc("NFKC", c))
+
+
+def odd_digit(s: str) -> str | None:
+    """The first character of ``s`` that NFKC would silently make a digit (see
+    ``_odd_digit``), or None. Numbers, dates and identifiers refuse such a character:
+    '1234²' is not 12342."""
+    if s.isascii():
+        return None
+    for c in s:
+        if c > "\x7f" and not c.isdecimal() and c.isnumeric() and _odd_digit(c):
+            return c
+    return None
+
+
+# Spaces and dashes that people and programs put between groups of digits or letters in
+# identifiers: every whitespace, zero-width characters, hyphen-minus, hyphen, non-breaking
+# hyphen, figure dash, en and em dash, horizontal bar, minus sign, small and full-width
+# hyphen-minus.
+SEPARATORS = re.compile("[\\s\u200b\u200c\u200d\u2060\ufeff\\-\u2010-\u2015\u2212\ufe63\uff0d]+")
 
 
 def squeeze(s: str) -> str:

@@ -10,13 +10,8 @@ from __future__ import annotations
 import math
 import re
 
-from ._common import fold, show
+from ._common import SEPARATORS, fold, odd_digit, show
 from .errors import FieldError
-
-# Dashes a clerk or a bank's export puts between digit groups: hyphen-minus, hyphen,
-# non-breaking hyphen, figure dash, en and em dash, minus sign, small and full-width
-# hyphen (NFKC folds the last two to "-", but they are listed for clarity).
-_SEPARATORS = re.compile("[\\s\\-\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d]+")
 
 # Integers up to this magnitude survive a trip through an Excel number exactly; an
 # account number read as a float beyond it has lost digits.
@@ -50,9 +45,12 @@ def normalise_account(value: object) -> str | None:
             raise FieldError(_number_reason(show(value)))
         return str(int(value))
     text = value if isinstance(value, str) else str(value)
-    t = _SEPARATORS.sub("", fold(text)).upper()
+    t = SEPARATORS.sub("", fold(text)).upper()
     if not t:
         return None
+    odd = odd_digit(text)
+    if odd is not None:
+        raise FieldError(f"银行账号「{show(value)}」含有上标、带圈等特殊数字「{odd}」：请改为普通数字")
     if "E" in t and _SCI.fullmatch(t):
         raise FieldError(_number_reason(show(value)))
     return t

@@ -26,19 +26,22 @@ import math
 import re
 import unicodedata
 from itertools import repeat
-from operator import and_, itemgetter, mod
+from operator import add, and_, itemgetter, mod, mul
 from typing import Any, Callable, Sequence
 
-from . import dates, values
+from . import credit, dates, values
 from ._common import _INVISIBLE
 from .accounts import normalise_account
+from .credit import normalise_credit_code
 from .dates import parse_date, parse_month, parse_year
-from .ids import _birth_date_valid, _date_ok, normalise_id
-from .values import (normalise_code, normalise_name, normalise_subject, normalise_text,
+from .ids import PROVINCES, _birth_date_valid, _date_ok, id_region_known, normalise_id
+from .values import (AMOUNT_LIMIT, normalise_code, normalise_name, normalise_subject, normalise_text,
                      parse_amount, parse_int, parse_level)
 
 Column = Sequence[str]
 _BIRTH = itemgetter(slice(6, 14))
+_PROVINCE = itemgetter(slice(0, 2))
+_FIRST = itemgetter(0)
 _LAST = itemgetter(17)
 _ELEVEN = repeat(11)
 _EMPTY = (None, None)
@@ -89,7 +92,9 @@ def _already(pattern: re.Pattern, fallback: Callable[[Column], list]) -> Callabl
     are (empty ones as None); any other column goes to ``fallback``."""
     def column(cells: Column) -> list:
         present = _present(cells)
-        if pattern.fullmatch("\n".join(present)):
+        text = "\n".join(present)
+        # The count: a cell holding a newline would otherwise pass as two cells.
+        if pattern.fullmatch(text) and text.count("\n") == len(present) - 1:
             return list(cells) if present is cells else _spread(cells, present)
         return fallback(cells)
     return column
@@ -139,19 +144,23 @@ def code_column(cells: Column) -> list:
 
 def amount_column(cells: Column) -> list:
     present = list(filter(None, cells))        # "" is an empty cell (None)
-    if _PLAIN_AMOUNTS.fullmatch("\n".join(present)):
-        # Digits with at most two decimals: float() of the text is already in cents
-        # (round(x, 2) == x for such an x), which parse_amount returns as it is.
+    text = "\n".join(present)
+    if _PLAIN_AMOUNTS.fullmatch(text) and text.count("\n") == len(present) - 1:
+        # Up to 12 digits with at most two decimals: below AMOUNT_LIMIT, and float() of
+        # the text is already in cents (round(x, 2) == x for such an x), which
+        # parse_amount returns as it is.
         numbers = list(map(float, present))
     else:
         try:
             numbers = list(map(float, present))
         except ValueError:
             return list(map(parse_amount, cells))
-        # Already in whole cents (parse_amount returns such a number as it is), finite,
-        # and no zero (which might be -0.0, returned as 0.0).
+        # Already in whole cents (parse_amount returns such a number as it is), within
+        # ±AMOUNT_LIMIT (so finite), no NaN, and no zero (which might be -0.0, returned
+        # as 0.0).
         if (numbers != list(map(round, numbers, repeat(2))) or 0.0 in numbers
-                or any(map(math.isinf, numbers)) or any(map(math.isnan, numbers))):
+                or any(map(math.isnan, numbers))
+                or (numbers and not -AMOUNT_LIMIT <= min(numbers) <= max(numbers) <= AMOUNT_LIMIT)):
             return list(map(parse_amount, cells))
     if len(present) == len(cells):
         return numbers
@@ -159,7 +168,7 @@ def amount_column(cells: Column) -> list:
     return [next(it) if c else None for c in cells]
 
 
-_PLAIN_AMOUNTS = re.compile(r"(?:\d{1,13}(?:\.\d{0,2})?\n)*\d{1,13}(?:\.\d{0,2})?|", re.ASCII)
+_PLAIN_AMOUNTS = re.compile(r"(?:\d{1,12}(?:\.\d{0,2})?\n)*\d{1,12}(?:\.\d{0,2})?|", re.ASCII)
 
 
 def int_column(cells: Column) -> list:
@@ -188,14 +197,50 @@ def id_column(cells: Column) -> tuple[list, list]:
                 if None in born:
                     born = [b if b is not None else _birth_date_valid(c[6:14])
                             for b, c in zip(born, cells)]
-                # _valid18: the check character first, then the birth date.
+                # _valid18: the province, the check character, then the birth date.
                 valid = list(map(and_, map(_ONE.__eq__, checks), born))
+                if not set(map(_PROVINCE, cells)) <= PROVINCES:
+                    valid = list(map(and_, map(id_region_known, cells), valid))
                 return list(cells), valid
     pairs = [_EMPTY if c == "" else (normalise_id(c) or _EMPTY) for c in cells]
     if n == 0:
         return [], []
     ids_, valid = zip(*pairs)
     return list(ids_), list(valid)
+
+
+# Credit codes (see station.normalise.credit). Checked on the column's joined bytes: the
+# allowed characters by one bytes.translate, the region digits by a regular expression,
+# and the check character by int(): the weights 3**i mod 31 of the first 17 characters
+# are the powers of 34 (≡ 3 mod 31), so a code reversed (each character written as the
+# base-34 digit of its value) read as a base-34 number X is v17 * 3**17 + S (mod 31),
+# S the weighted sum of the first 17; the code is valid when S + v17 ≡ 0, that is when
+# X + v17 * (1 - 3**17) ≡ 0 (mod 31). Reversing the whole joined text reverses every
+# code (and their order, which does not matter for "all valid").
+_BASE34 = "0123456789ABCDEFGHIJKLMNOPQRSTU"
+_CREDIT_BYTES = (credit.ALPHABET + "\n").encode()
+_TO_BASE34 = bytes.maketrans(credit.ALPHABET.encode(), _BASE34.encode())
+_BASE34_VALUE = {ord(c): i for i, c in enumerate(_BASE34)}.__getitem__
+_CHECK_FACTOR = (1 - pow(3, 17, 31)) % 31
+_CREDIT_SHAPE = re.compile(rb"(?:..\d{6}.{10}\n)*..\d{6}.{10}")
+_credit_cells = _cached(credit._credit_cache, normalise_credit_code)
+
+
+def credit_column(cells: Column) -> list:
+    clean = _clean_present(cells)
+    if clean is not None and clean[1]:
+        present, text = clean
+        upper = text.upper()
+        raw = upper.encode()
+        if (not raw.translate(None, _CREDIT_BYTES) and len(raw) == 19 * len(present) - 1
+                and _CREDIT_SHAPE.fullmatch(raw)):
+            reversed_codes = raw.translate(_TO_BASE34)[::-1].split(b"\n")
+            sums = map(add, map(int, reversed_codes, repeat(34)),
+                       map(mul, map(_BASE34_VALUE, map(_FIRST, reversed_codes)), repeat(_CHECK_FACTOR)))
+            if not any(map(mod, sums, repeat(31))):
+                codes = list(present) if upper == text else upper.split("\n")
+                return codes if present is cells else _spread(cells, codes)
+    return _credit_cells(cells)
 
 
 def _per_cell(fn: Callable[[Any], Any]) -> Callable[[Column], list]:
@@ -217,6 +262,7 @@ COLUMN_NORMALISERS: dict[str, Callable[[Column], Any]] = {
     "int": int_column,
     "level": _per_cell(parse_level),
     "account": _per_cell(normalise_account),
+    "credit_code": credit_column,
 }
 
 __all__ = ["COLUMN_NORMALISERS"]

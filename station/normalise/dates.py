@@ -10,17 +10,21 @@ import datetime as _dt
 import math
 import re
 
-from ._common import fold, remember, show
+from ._common import fold, odd_digit, remember, show
 from .errors import FieldError
 
 MIN_YEAR = 1850
 MAX_YEAR = 2100
 MIN_FISCAL_YEAR = 1900  # parse_year: 参保年度 and the like
 
-# Excel's 1900 date system: serial 1 is 1900-01-01, and serial 60 is the 1900-02-29 that
-# Lotus 1-2-3 invented and Excel kept; from serial 61 on, day 0 is 1899-12-30.
+# Excel's 1900 date system: from serial 61 on (1900-03-01), day 0 is 1899-12-30. Numbers
+# below MIN_SERIAL (dates before 1927-05-18) are refused: a number cell 2026 in a date
+# column is a year, not 1905-07-18 (parse_month refuses the same numbers). Number cells of
+# a workbook in the 1904 date system (old Mac Excel) carry ``date_system == 1904``
+# (station.formats marks them): their serials count from 1904-01-01, 1462 days later.
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)
-_EXCEL_EPOCH_PRE_BUG = _dt.date(1899, 12, 31)
+_EPOCH_1904_SHIFT = 1462
+MIN_SERIAL = 10_000
 _EXCEL_MAX_SERIAL = (_dt.date(MAX_YEAR, 12, 31) - _EXCEL_EPOCH).days
 
 # A date in text. ASCII digits only (NFKC has already folded full-width ones).
@@ -28,15 +32,62 @@ _DATE_RE = re.compile(
     r"""
     (?:
         (?P<y1>\d{4})(?P<sep>[-/.])(?P<m1>\d{1,2})(?P=sep)(?P<d1>\d{1,2})
-      | (?P<y2>\d{4})(?P<m2>\d{2})(?P<d2>\d{2})
+      | (?P<y2>\d{4})(?P<m2>\d{2})(?P<d2>\d{2})(?:(?P<h2>\d{2})(?P<n2>\d{2})(?P<s2>\d{2}))?
       | (?P<y3>\d{4})\s*年\s*(?P<m3>\d{1,2})\s*月\s*(?P<d3>\d{1,2})\s*[日号]?
     )
-    (?:(?:\s+|T)\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?)?   # an optional time of day
+    (?:(?:\s+|T)                                         # an optional time of day
+        (?P<h>\d{1,2}):(?P<n>\d{1,2})(?::(?P<s>\d{1,2})(?:\.\d+)?)?
+        (?:\s*(?:Z|(?P<tz>[+-]\d{2}:?\d{2})))?               # and time zone
+    )?
     """,
     re.VERBOSE | re.ASCII,
 )
 # Excel serial number written as text: five digits, maybe with a time fraction.
 _SERIAL_TEXT_RE = re.compile(r"\d{5}(?:\.\d+)?", re.ASCII)
+
+# A weekday written after a date (or its time): 星期四, 周四, 礼拜四, in brackets or not.
+_WEEKDAY_RE = re.compile(r"\s*\(?\s*(?:星期|周|礼拜)(?P<w>[一二三四五六日天])\s*\)?\s*")
+_WEEKDAYS = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6}
+
+# Chinese numerals before 年, 月, 日 or 号: 二〇二六年十一月五日. A year is written digit
+# by digit, a month or day as a number (十一, 二十五, 廿五, 卅一).
+_CN_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "○": "0"}
+_CN_RUN = re.compile(r"(?P<run>[〇零○一二三四五六七八九十廿卅]+)\s*(?P<unit>[年月日号])")
+
+
+def _cn_small() -> dict[str, str]:
+    units = "一二三四五六七八九"
+    out = {u: str(i + 1) for i, u in enumerate(units)}
+    for tens, prefixes in ((1, ("十", "一十")), (2, ("二十", "廿")), (3, ("三十", "卅"))):
+        for p in prefixes:
+            out[p] = str(tens * 10)
+            for i, u in enumerate(units):
+                if tens < 3 or i == 0:
+                    out[p + u] = str(tens * 10 + i + 1)
+    return out
+
+
+_CN_SMALL = _cn_small()
+
+
+def _cn_number(m: re.Match) -> str:
+    run, unit = m["run"], m["unit"]
+    if unit == "年":
+        value = "".join(_CN_DIGITS.get(c, "?") for c in run) if len(run) == 4 else None
+    else:
+        value = _CN_SMALL.get(run)
+    if value is None or "?" in value:
+        return m.group(0)                      # left as written: the date is refused
+    return value + unit
+
+
+def _arabic(t: str) -> str:
+    """``t`` with Chinese numerals before 年/月/日/号 written in digits."""
+    return _CN_RUN.sub(_cn_number, t)
+
+
+def _odd(shown: str, odd: str, what: str, formats: str) -> FieldError:
+    return FieldError(f"{what}「{shown}」含有上标、带圈等特殊数字「{odd}」，不能当作普通数字：请改为普通数字，{formats}")
 
 _MONTH_RE = re.compile(
     r"""
@@ -82,18 +133,14 @@ def _checked(day: _dt.date, shown: str) -> str:
 
 
 def _from_serial(serial: float, shown: str) -> str:
-    """An Excel serial number (1900 system); a fraction is the time of day."""
+    """An Excel serial number (1900 system, MIN_SERIAL or more); a fraction is the time
+    of day."""
     n = math.floor(serial)
-    if n == 60:
+    if not MIN_SERIAL <= n <= _EXCEL_MAX_SERIAL:
         raise FieldError(
-            f"日期「{shown}」是 Excel 中并不存在的 1900年2月29日：请核对该单元格后重新填写"
+            f"日期「{shown}」无法识别：不像是 Excel 日期序号（应在 {MIN_SERIAL}—{_EXCEL_MAX_SERIAL} 之间），{_DATE_FORMATS}"
         )
-    if not 1 <= n <= _EXCEL_MAX_SERIAL:
-        raise FieldError(
-            f"日期「{shown}」无法识别：不像是 Excel 日期序号（应在 1—{_EXCEL_MAX_SERIAL} 之间），{_DATE_FORMATS}"
-        )
-    base = _EXCEL_EPOCH_PRE_BUG if n < 60 else _EXCEL_EPOCH
-    return _checked(base + _dt.timedelta(days=n), shown)
+    return _checked(_EXCEL_EPOCH + _dt.timedelta(days=n), shown)
 
 
 def _date_from_number(value: float | int, shown: str) -> str:
@@ -103,12 +150,31 @@ def _date_from_number(value: float | int, shown: str) -> str:
         # A date typed as a number: 20261005.
         n = int(value)
         return _ymd(n // 10000, n // 100 % 100, n % 100, shown)
+    if value < MIN_SERIAL:
+        if value == int(value) and MIN_YEAR <= value <= MAX_YEAR:
+            raise FieldError(f"日期「{shown}」只有年份，缺少月和日：{_DATE_FORMATS}")
+        raise FieldError(f"日期「{shown}」无法识别：不像是日期，{_DATE_FORMATS}")
+    if getattr(value, "date_system", 1900) == 1904:
+        value = float(value) + _EPOCH_1904_SHIFT
     return _from_serial(value, shown)
+
+
+def _time_ok(h: str | None, n: str | None, s: str | None, tz: str | None) -> bool:
+    if h is not None and (int(h) > 23 or int(n) > 59 or (s is not None and int(s) > 59)):
+        return False
+    if tz is not None:
+        hh, mm = int(tz[1:3]), int(tz[-2:])
+        if hh > 14 or mm > 59:
+            return False
+    return True
 
 
 def _date_from_text(s: str) -> str | None:
     t = s.strip()
     if not t.isascii():
+        odd = odd_digit(t)
+        if odd is not None:
+            raise _odd(show(t), odd, "日期", _DATE_FORMATS)
         t = fold(t).strip()
     if not t:
         return None
@@ -117,15 +183,32 @@ def _date_from_text(s: str) -> str | None:
         y, m, d = t[:4], t[5:7], t[8:]
         if y.isdigit() and m.isdigit() and d.isdigit() and t.isascii():
             return _ymd(int(y), int(m), int(d), t)
+    weekday = None
+    if not t.isascii():
+        w = _WEEKDAY_RE.search(t)
+        if w is not None:
+            weekday = _WEEKDAYS[w["w"]]
+            t = (t[:w.start()] + " " + t[w.end():]).strip()
+        t = _arabic(t)
     match = _DATE_RE.fullmatch(t)
     if match:
         g = match.groupdict()
+        if not (_time_ok(g["h"], g["n"], g["s"], g["tz"]) and _time_ok(g["h2"], g["n2"], g["s2"], None)):
+            raise FieldError(
+                f"日期「{show(s.strip())}」中的时间不存在（时应为 0—23，分、秒应为 0—59）："
+                f"请核对，或只填写日期，{_DATE_FORMATS}")
         for k in "123":
             if g["y" + k] is not None:
-                return _ymd(int(g["y" + k]), int(g["m" + k]), int(g["d" + k]), t)
-    if _SERIAL_TEXT_RE.fullmatch(t):
+                day = _ymd(int(g["y" + k]), int(g["m" + k]), int(g["d" + k]), t)
+                if weekday is not None and _dt.date.fromisoformat(day).weekday() != weekday:
+                    raise FieldError(
+                        f"日期「{show(s.strip())}」前后矛盾：{day} 是星期"
+                        f"{'一二三四五六日'[_dt.date.fromisoformat(day).weekday()]}，"
+                        "与所写的星期不符，请核对日期")
+                return day
+    if weekday is None and _SERIAL_TEXT_RE.fullmatch(t):
         return _from_serial(float(t), t)
-    raise FieldError(f"日期「{show(t)}」无法识别：{_DATE_FORMATS}")
+    raise FieldError(f"日期「{show(s.strip())}」无法识别：{_DATE_FORMATS}")
 
 
 def parse_date(value: object) -> str | None:
@@ -175,7 +258,10 @@ def _ambiguous_month(shown: str) -> FieldError:
 def _month_from_text(s: str) -> str | None:
     t = s.strip()
     if not t.isascii():
-        t = fold(t).strip()
+        odd = odd_digit(t)
+        if odd is not None:
+            raise _odd(show(t), odd, "年月", _MONTH_FORMATS)
+        t = _arabic(fold(t).strip())
     if not t:
         return None
     match = _MONTH_RE.fullmatch(t)
@@ -250,6 +336,9 @@ def _year(y: int, shown: str) -> int:
 
 
 def _year_from_text(s: str) -> int | None:
+    odd = odd_digit(s)
+    if odd is not None:
+        raise _odd(show(s), odd, "年度", "请填写四位年份，如 2026")
     t = "".join(fold(s).split())
     if not t:
         return None

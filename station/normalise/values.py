@@ -7,7 +7,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
-from ._common import float_to_text, fold, remember, show, squeeze
+from ._common import float_to_text, fold, odd_digit, remember, show, squeeze
 from .errors import FieldError
 from .ids import looks_like_id, normalise_id
 
@@ -33,6 +33,28 @@ def _amount_reason(shown: str) -> str:
     return f"金额「{shown}」无法识别：请填写数字，如 1234.50、1,234.50 或 ￥1234.5"
 
 
+# The largest amount accepted, in yuan: far beyond any payment, fee or fund entry of a
+# county, small enough that sums of millions of amounts stay exact to the cent in a double.
+AMOUNT_LIMIT = 1e12
+
+
+def _out_of_range(f: float, shown: str) -> FieldError:
+    """The error for a number that is not finite or beyond AMOUNT_LIMIT."""
+    if f != f or (math.isinf(f) and not any(c.isdigit() for c in shown)):
+        return FieldError(_amount_reason(shown))             # NaN, "inf", "Infinity"
+    return FieldError(
+        f"金额「{shown}」超出合理范围：绝对值不能超过 1 万亿元（1,000,000,000,000），"
+        "请核对是否多写了数位或填错了列"
+    )
+
+
+def _odd_amount(shown: str, odd: str) -> FieldError:
+    return FieldError(
+        f"金额「{shown}」含有上标、带圈等特殊数字「{odd}」，不能当作普通数字：请改为普通数字，"
+        "如 1234.50、1,234.50 或 ￥1234.5"
+    )
+
+
 def _cents(f: float, text: str | None = None) -> float:
     """Round to cents, half away from zero on the decimal digits as written."""
     c = f * 100
@@ -52,8 +74,12 @@ def _cents(f: float, text: str | None = None) -> float:
 def parse_amount(value: object) -> float | None:
     """An amount cell as a float rounded to cents; None for an empty cell.
 
-    Accepts 1234.5, "1,234.50", "￥1234.5", "1234.5元", "(12.50)" (negative), full-width
-    digits, and numbers Excel wrote in scientific notation. Raises FieldError.
+    Accepts 1234.5, "1,234.50", "￥1234.5", "1234.5元", full-width digits, and numbers
+    Excel wrote in scientific notation. Brackets are the accounting convention for a
+    negative amount: "(12.50)" is -12.5; a sign inside brackets ("(-12)", "(+12)") is
+    refused, as is anything NFKC would turn into digits that are not digits ("1234²",
+    "①") and any amount beyond ±AMOUNT_LIMIT (1e12 yuan), infinity and NaN. Raises
+    FieldError.
     """
     if value.__class__ is str:
         try:
@@ -61,38 +87,50 @@ def parse_amount(value: object) -> float | None:
         except ValueError:
             pass
         else:
-            if f - f != 0.0:  # NaN or infinity
-                raise FieldError(_amount_reason(show(value)))
+            if not -AMOUNT_LIMIT <= f <= AMOUNT_LIMIT:    # also NaN and infinity
+                raise _out_of_range(f, show(value))
             c = f * 100
             if c.is_integer() and c / 100 == f:  # whole cents; cheaper than round(f, 2)
                 return f + 0.0  # no -0.0
             return _cents(f, value.strip())
+        odd = odd_digit(value)
+        if odd is not None:
+            raise _odd_amount(show(value), odd)
         t = fold(value).strip()
         if not t:
             return None
         m = _AMOUNT_RE.fullmatch(t)
         if m is None or (m["s1"] and m["s2"]):
             raise FieldError(_amount_reason(show(value)))
+        if m["open"] and (m["s1"] or m["s2"]):
+            raise FieldError(
+                f"金额「{show(value)}」有歧义：括号表示负数，括号内不能再带正负号；"
+                "负数请写作 -1,234.50 或 (1,234.50)，正数不加括号"
+            )
         num = m["num"].replace(",", "")
-        negative = bool(m["open"]) ^ ((m["s1"] or m["s2"]) == "-")
-        if negative:
+        if m["open"] or (m["s1"] or m["s2"]) == "-":
             num = "-" + num
-        return _cents(float(num), num)
+        f = float(num)
+        if not -AMOUNT_LIMIT <= f <= AMOUNT_LIMIT:
+            raise _out_of_range(f, show(value))
+        return _cents(f, num)
     if value is None:
         return None
     if isinstance(value, bool):
         raise FieldError(_amount_reason(str(value)))
     if isinstance(value, int):
+        if not -AMOUNT_LIMIT <= value <= AMOUNT_LIMIT:
+            raise _out_of_range(math.inf, show(value))
         return float(value)
     if isinstance(value, float):
         if math.isnan(value):
             return None
-        if math.isinf(value):
-            raise FieldError(_amount_reason(show(value)))
+        if not -AMOUNT_LIMIT <= value <= AMOUNT_LIMIT:
+            raise _out_of_range(value, show(value))
         return _cents(value)
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise FieldError(_amount_reason(show(value)))
+        if value.is_nan() or not -AMOUNT_LIMIT <= value <= AMOUNT_LIMIT:
+            raise _out_of_range(math.nan if value.is_nan() else math.inf, show(value))
         return float(value.quantize(_CENT, ROUND_HALF_UP)) + 0.0
     raise FieldError(_amount_reason(show(value)))
 
@@ -114,6 +152,8 @@ def parse_int(value: object) -> int | None:
     if value.__class__ is str:
         if value.isdigit() and value.isascii():
             return int(value)
+        if odd_digit(value) is not None:
+            raise FieldError(_int_reason(show(value)))
         t = fold(value).strip()
         if not t:
             return None

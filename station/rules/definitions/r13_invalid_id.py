@@ -1,11 +1,11 @@
 """INVALID_ID 身份证号码无效: a register person whose ID fails GB 11643 (length,
-characters, birth date, check character) — the ``id_number_valid`` flag that the
+characters, province, birth date, check character) — the ``id_number_valid`` flag that the
 normaliser stored with the ID."""
 from __future__ import annotations
 
 from ..base import Context, Finding, Rule, register
 from ..evidence import Evidence, build
-from ...normalise import birth_date_from_id, check_char
+from ...normalise import birth_date_from_id, check_char, id_region_known
 
 # No ORDER BY: sorting by the indexed ID would make the planner walk the ID index and
 # read every row through it, ten times slower than one scan.
@@ -23,13 +23,16 @@ def problems(s: str) -> list[str]:
     if not (s[:17].isascii() and s[:17].isdigit()) or (len(s) >= 18 and s[17] not in "0123456789X"):
         out.append("含有数字和末位 X 以外的字符")
     if len(s) == 18 and not out:
+        region_ok = id_region_known(s)
+        if not region_ok:
+            out.append(f"前两位「{s[:2]}」不是省级行政区划代码")
         born = birth_date_from_id(s)
         if born is None:
             out.append(f"出生日期部分「{s[6:14]}」不是有效日期")
         expected = check_char(s[:17])
         if expected != s[17]:
             out.append(f"校验位应为「{expected}」，实为「{s[17]}」")
-        if born is not None and expected == s[17]:
+        if born is not None and expected == s[17] and region_ok:
             out.append(f"出生日期部分「{s[6:14]}」不在合理范围内")
     return out or ["不符合 GB 11643 编码规则"]
 
