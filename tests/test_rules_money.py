@@ -15,8 +15,8 @@ from test_rules_support import (AS_OF, anomalies, deliver, make_id, payment, per
 
 PENSION = "企业职工基本养老保险"
 INJURY = "工伤保险"
-CODE_A = "91440300MA5ABCDE1X"
-CODE_B = "91440300MA5FGHIJ2Y"
+CODE_A = "91440300MA5ABCDE1H"
+CODE_B = "91440300MA5FGHJK2X"
 
 
 def unit(no: str, code: str, name: str) -> str:
@@ -49,7 +49,7 @@ def evidence(row) -> dict:
 
 def test_short_by_more_than_the_tolerance_in_exact_cents(station):
     deliver(station, "units", [unit("U1", CODE_A, "甲公司"), unit("U2", CODE_B, "乙公司"),
-                               unit("U3", "91440300MA5KLMNO3Z", "丙公司")])
+                               unit("U3", "91440300MA5KLMNP32", "丙公司")])
     deliver(station, "contributions_due", [
         due("U1", "2026-08", PENSION, "1000.10"), due("U1", "2026-08", INJURY, "50.00"),
         due("U2", "2026-08", PENSION, "0.30"),
