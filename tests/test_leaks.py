@@ -226,7 +226,7 @@ async def test_tui_shows_hostile_names_headers_and_notes_as_plain_text(loaded_st
         shot = screen_text(app)
         assert "[on=!]y" in shot and "[@click=app.toggle_mask]点此关闭通知" in shot
         assert not any(c in shot for c in CONTROL)
-        rejected = next(i for i, r in enumerate(app.screen.rows) if r["status"] == "rejected")
+        rejected = next(i for i, r in enumerate(app.screen.rows) if r["status"] in ("rejected", "held"))
         app.screen.query_one("#ledger").move_cursor(row=rejected)
         await pilot.press("enter")
         await settle(pilot)
