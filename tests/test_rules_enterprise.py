@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from test_rules_support import anomalies, deliver, events, set_param, subjects, with_rules_yaml, AS_OF
+from test_rules_support import delivered_empty, anomalies, deliver, events, set_param, subjects, with_rules_yaml, AS_OF
 
 C1 = "91110000AAAAAAAA18"
 C2 = "91110000BBBBBBBB27"
@@ -11,6 +11,7 @@ C3 = "91110000CCCCCCCC36"
 
 
 def test_unregistered_enterprise_after_the_grace_period(station):
+    delivered_empty(station, "units")
     deliver(station, "enterprises", [f"{C1},甲公司,张三,设立,2026-10-16,某地",      # as_of − 30
                                      f"{C2},乙公司,李四,设立,2026-10-17,某地"])     # inside grace
     found = anomalies(station, "ENTERPRISE_UNREGISTERED")
@@ -29,6 +30,7 @@ def test_any_register_unit_counts_whatever_its_status_and_case(station):
 
 
 def test_later_change_or_closure_rows_do_not_matter(station):
+    delivered_empty(station, "units")
     deliver(station, "enterprises", [f"{C1},甲公司,张三,设立,2026-01-01,某地",
                                      f"{C1},甲公司,张三,变更,2026-05-01,他地",
                                      f"{C1},甲公司,张三,注销,2026-09-01,他地",
@@ -37,6 +39,7 @@ def test_later_change_or_closure_rows_do_not_matter(station):
 
 
 def test_unregistered_clears_when_the_unit_registers_and_reopens(station):
+    delivered_empty(station, "units")
     deliver(station, "enterprises", [f"{C1},甲公司,张三,设立,2026-01-01,某地"])
     aid = anomalies(station, "ENTERPRISE_UNREGISTERED")[(C1, None)]["id"]
     deliver(station, "units", [f"U1,{C1},甲公司,2026-02-01,正常"])
@@ -49,6 +52,7 @@ def test_unregistered_clears_when_the_unit_registers_and_reopens(station):
 
 
 def test_unregistered_grace_days_parameter(station):
+    delivered_empty(station, "units")
     deliver(station, "enterprises", [f"{C1},甲公司,张三,设立,2026-11-10,某地"])
     assert anomalies(station, "ENTERPRISE_UNREGISTERED") == {}
     st = with_rules_yaml(station, set_param("ENTERPRISE_UNREGISTERED", "grace_days", "3"))

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from test_rules_support import (AS_OF, anomalies, deliver, make_id, payment, person, set_param,
+from test_rules_support import (delivered_empty, AS_OF, anomalies, deliver, make_id, payment, person, set_param,
                                 with_rules_yaml)
 
 PENSION = "企业职工基本养老保险"
@@ -72,6 +72,7 @@ def test_short_by_more_than_the_tolerance_in_exact_cents(station):
 
 
 def test_no_collection_at_all_is_short_by_the_whole_assessment(station):
+    delivered_empty(station, "tax_collections")
     deliver(station, "contributions_due", [due("U9", "2026-07", PENSION, "1234.56"),
                                            due("U9", "2026-07", INJURY, "10.00")])
     found = anomalies(station, "CONTRIBUTION_SHORT")
@@ -85,6 +86,7 @@ def test_no_collection_at_all_is_short_by_the_whole_assessment(station):
     (dt.date(2026, 12, 30), {"2026-08", "2026-09", "2026-10", "2026-11"}),
 ])
 def test_a_period_is_checked_from_its_due_date(station, as_of, checked):
+    delivered_empty(station, "tax_collections", as_of=as_of)
     deliver(station, "contributions_due", [due("U1", p, PENSION, 100) for p in
                                            ("2026-08", "2026-09", "2026-10", "2026-11")], as_of=as_of)
     assert {p for _, p in anomalies(station, "CONTRIBUTION_SHORT")} == checked
@@ -146,6 +148,7 @@ def test_a_collection_naming_no_unit_is_rejected(station):
 
 
 def test_credit_code_only_file_is_recognised(station):
+    delivered_empty(station, "contributions_due")
     path = station.home.inbox / "征收明细.csv"         # no department folder, no 单位编号 column
     path.write_text("电子税票号码,纳税人识别号,缴费人名称,费款所属期,征收项目,实缴费额,入库日期\n"
                     f"T1,{CODE_A},甲公司,2026-08,工伤保险,10,2026-08-15\n", encoding="utf-8")
@@ -176,12 +179,14 @@ def test_transfers_against_collections_per_month_and_insurance(station):
 @pytest.mark.parametrize("as_of, found", [(dt.date(2026, 11, 14), set()),
                                           (dt.date(2026, 11, 15), {(PENSION, "2026-10")})])
 def test_a_month_is_checked_from_its_due_date(station, as_of, found):
+    delivered_empty(station, "fund_account_entries", as_of=as_of)
     deliver(station, "tax_collections", [collected("T1", "2026-10", PENSION, 100, no="U1", paid="2026-10-20")],
             as_of=as_of)
     assert set(anomalies(station, "TRANSFER_SHORT")) == found
 
 
 def test_a_transfer_without_collections_is_a_difference(station):
+    delivered_empty(station, "tax_collections")
     deliver(station, "fund_account_entries", [entry("V1", "2026-06-05", PENSION, "88.00", month="2026-05")])
     assert {k: v["amount"] for k, v in anomalies(station, "TRANSFER_SHORT").items()} == {(PENSION, "2026-05"): 88.0}
 

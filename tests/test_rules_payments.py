@@ -80,6 +80,7 @@ def test_payment_to_an_unregistered_id(station):
 
 
 def test_unregistered_clears_when_the_person_is_registered(station):
+    deliver(station, "persons", [person(A, "张三")])
     deliver(station, "payments", [payment("P2", B, "李四", "2026-04", 1000)])
     aid = anomalies(station, "PAYMENT_UNREGISTERED")[(B, None)]["id"]
     deliver(station, "persons", [person(B, "李四")])
@@ -89,6 +90,7 @@ def test_unregistered_clears_when_the_person_is_registered(station):
 
 def test_payment_evidence_is_bounded(station):
     rows = [payment(f"S{i:04d}", B, "李四", f"{2000 + i // 12}-{i % 12 + 1:02d}", 10) for i in range(70)]
+    deliver(station, "persons", [person(A, "张三")])
     deliver(station, "payments", rows)
     found = anomalies(station, "PAYMENT_UNREGISTERED")[(B, None)]
     ev = json.loads(found["evidence"])

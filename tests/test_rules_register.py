@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from test_rules_support import (AS_OF, anomalies, bad_check, deliver, events, make_id, person,
+from test_rules_support import (delivered_empty, AS_OF, anomalies, bad_check, deliver, events, make_id, person,
                                 set_param, subjects, with_rules_yaml)
 
 
@@ -51,6 +51,7 @@ def test_retiree_without_approval_document(station):
 
 
 def test_retiree_since_parameter(station):
+    delivered_empty(station, "scan_index")
     c = make_id("19650101", 3)
     deliver(station, "persons", [person(c, "丙", retire="2024-12-31")])
     assert anomalies(station, "RETIREE_NO_APPROVAL") == {}

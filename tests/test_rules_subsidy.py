@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from test_rules_support import (AS_OF, anomalies, deliver, events, make_id, set_param, subjects,
+from test_rules_support import (delivered_empty, AS_OF, anomalies, deliver, events, make_id, set_param, subjects,
                                 with_rules_yaml)
 
 P = [make_id("19600101", i) for i in range(1, 10)]
@@ -93,6 +93,7 @@ def test_missing_subsidy(station):
 
 
 def test_missing_clears_when_the_subsidy_is_granted(station):
+    delivered_empty(station, "subsidies")
     deliver(station, "disability_changes", [f"{P[0]},甲,肢体,1级,新增,2025-06-01"])
     aid = anomalies(station, "SUBSIDY_MISSING")[(P[0], None)]["id"]
     deliver(station, "subsidies", [f"{P[0]},甲,{SUB},200,2025-07,"])

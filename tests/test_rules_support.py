@@ -67,6 +67,13 @@ def deliver(station: Station, kind: str, rows: list[str], *, as_of: dt.date = AS
     return report
 
 
+def delivered_empty(station: Station, *kinds: str, as_of: dt.date = AS_OF) -> None:
+    """A delivery of each kind with a header and no rows: the partner sent its list and
+    it was empty (station.rules.completeness runs a rule only once such a kind arrived)."""
+    for kind in kinds:
+        deliver(station, kind, [], as_of=as_of, evaluate=False)
+
+
 def person(id_number: str, name: str, status: str = "退休", *, birth: str = "",
            retire: str = "", sex: str = "男") -> str:
     return f"{id_number},{name},{sex},{birth},,U0000001,{status},2000-01-01,{retire},3000"

@@ -76,6 +76,8 @@ def cmd_evaluate(args) -> int:
     console.print(t)
     say(f"新增疑点 {ev.new}，数据已消除 {ev.cleared}，重新出现 {ev.reopened}，"
         f"当前未消除 {ev.open_count}。共用时 {ev.seconds:.2f} 秒。")
+    if ev.held_back:
+        say("暂停比对（所需数据从未导入，以免大量误报）：" + "、".join(RULES[r].title for r in ev.held_back) + "。")
     return 0
 
 
@@ -106,6 +108,10 @@ def cmd_anomalies(args) -> int:
             _emit(args, buf.getvalue())
         else:
             _table(rows, total, show_data_status=args.all)
+            from ..services.completeness import data_gaps, gaps_line
+            line = gaps_line(data_gaps(station.conn, station.cfg, _split(args.rule) or None), limit=20)
+            if line:          # 数据不全: some rules lack data (station.rules.completeness)
+                say("⚠ " + line, err=True)
     return 0
 
 

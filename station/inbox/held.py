@@ -42,14 +42,24 @@ def _numeric(text: str) -> bool:
     return t.isdigit()
 
 
-def hold_reason(rec: Any, error: str | None) -> str:
-    """Why a file waits: the recognition's own reasons (Chinese), or the reason no kind
-    fitted, then what to do."""
+def hold_reason(rec: Any, error: str | None = None) -> str:
+    """Why a file waits: the reason no kind fitted (``error``), else the recognition's own
+    reasons (Chinese); then what to do."""
     reasons = [str(r) for r in (getattr(rec, "reasons", None) or []) if r]
-    why = "；".join(reasons) if reasons else _without_old_advice(error or "") or "无法确定文件类型或字段对应关系。"
+    why = (_without_old_advice(error) if error else "；".join(reasons)) or "无法确定文件类型或字段对应关系。"
     if not why.endswith(("。", "！", "？")):
         why += "。"
     return f"待确认：{why}{HOLD_ADVICE}"
+
+
+def best_guess(head, cfg, department: str | None, file_name: str):
+    """The recognition's best guess for a file no kind fits (its kind is recorded as the
+    guess in the ledger), or None."""
+    from ..kinds.recognise import Unrecognised, propose
+    try:
+        return propose(head, cfg, department=department, file_name=file_name)
+    except Unrecognised:
+        return None
 
 
 def _without_old_advice(message: str) -> str:

@@ -29,7 +29,7 @@ from ..home import Home
 from ..log import log
 from ..platform import open_nofollow, try_lock
 from ..kinds.mapping import RowMapper, map_rows, row_mapper
-from ..kinds.recognise import HEAD_ROWS, Unrecognised, not_confident_reason, recognise, sheet_chooser
+from ..kinds.recognise import HEAD_ROWS, Unrecognised, recognise, sheet_chooser
 from ..kinds.spec import KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
 from ..register.db import now_iso, sync_wal, write_transaction
@@ -246,11 +246,11 @@ class Pipeline:
                 except Unrecognised as e:
                     if not held.header_like(head):
                         raise
-                    return self._hold(path, digest, size, source, None, held.hold_reason(None, str(e)),
+                    guess = held.best_guess(head, self.cfg, folder_dept, name)
+                    return self._hold(path, digest, size, source, guess, held.hold_reason(guess, str(e)),
                                       folder_dept)
                 if not rec.confident:       # never applied on a guess: the clerk confirms first
-                    return self._hold(path, digest, size, source, rec,
-                                      held.hold_reason(rec, not_confident_reason(rec)), folder_dept)
+                    return self._hold(path, digest, size, source, rec, held.hold_reason(rec), folder_dept)
                 body = chain((r for r in head if r[0] > rec.header_row), rows)
                 return self._apply(path, digest, size, rec, source, body)
         except _AppliedMeanwhile as e:

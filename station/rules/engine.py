@@ -30,6 +30,7 @@ from ..kinds.spec import KINDS
 from ..register.apply import build_deferred_indexes
 from ..register.db import now_iso, write_transaction
 from .base import RULES, SEVERITIES, Context, Finding, Rule
+from .completeness import held_back
 from .scope import Scope, id_scope, row_scope
 from . import definitions  # noqa: F401  (registers every rule)
 
@@ -57,6 +58,7 @@ class EvaluationResult:
     rule_seconds: dict[str, float] = field(default_factory=dict)
     analyzed: list[str] = field(default_factory=list)   # tables whose statistics were refreshed
     analyze_seconds: float = 0.0
+    held_back: list[str] = field(default_factory=list)  # rules not run: data they need never came
 
 
 def rule_settings(cfg: Config) -> dict[str, RuleSettings]:
@@ -138,7 +140,11 @@ def evaluate(conn: sqlite3.Connection, cfg: Config, as_of: dt.date | None = None
     changed = set(kinds) if kinds is not None else None
     chosen = [s for s in settings.values()
               if s.enabled and (changed is None or s.rule.kinds & changed)]
-    result = EvaluationResult(as_of, [s.rule.id for s in chosen])
+    # Rules that would flood the queue for want of a kind never delivered: one warning
+    # instead (station.rules.completeness).
+    held = held_back(conn, [s.rule.id for s in chosen])
+    chosen = [s for s in chosen if s.rule.id not in held]
+    result = EvaluationResult(as_of, [s.rule.id for s in chosen], held_back=sorted(held))
     started = time.perf_counter()
     started_at = now_iso()
     tables = {KINDS[k].table_name for s in chosen for k in s.rule.kinds if k in KINDS}

@@ -21,7 +21,9 @@ TARGET = 0.95
 
 def register_data(station) -> dict:
     """The cheap part: register counts, the ledger, the last evaluation (milliseconds)."""
-    return {"status": station.status(recent=1), "pending": len(station.pending_files())}
+    from ...services.completeness import data_gaps
+    return {"status": station.status(recent=1), "pending": len(station.pending_files()),
+            "gaps": data_gaps(station.conn, station.cfg)}
 
 
 def review_data(station) -> dict:
@@ -75,6 +77,7 @@ class DashboardScreen(StationScreen):
                 yield Static(id="card-anomalies", classes="card")
                 yield Static(id="card-rates", classes="card")
             yield Static("按规则  by rule", classes="section-title")
+            yield Static(id="data-gaps", classes="gaps")
             yield DataTable(id="by-rule", cursor_type="row", zebra_stripes=True, classes="auto-table")
             with Horizontal(classes="pair"):
                 with VerticalScroll(classes="half"):
@@ -138,11 +141,29 @@ class DashboardScreen(StationScreen):
         inbox.append(f"已导入 {count(ledger.get('applied'))}\n", style="green")
         inbox.append(f"重复 {count(ledger.get('duplicate'))}\n")
         inbox.append(f"已拒收 {count(ledger.get('rejected'))}\n", style="red" if ledger.get("rejected") else "")
+        if ledger.get("held"):
+            inbox.append(f"待确认 {count(ledger.get('held'))}\n", style="bold magenta")
         inbox.append(f"待处理 {count(data['pending'])}")
         self.query_one("#card-inbox", Static).update(inbox)
+        self._show_gaps(data.get("gaps") or [])
 
         self.last_evaluation = st.get("last_evaluation")
         self._cards(self.review["summary"] if self.review else None)
+
+    def _show_gaps(self, gaps: list) -> None:
+        """数据不全: one line per rule whose data is incomplete (station.rules.completeness)."""
+        box = self.query_one("#data-gaps", Static)
+        box.display = bool(gaps)
+        out = Text()
+        if gaps:
+            out.append("⚠ 数据不全", style="bold yellow")
+            out.append("：下列规则所需的数据未导入、待确认或已拒收，结果不完整；"
+                       "标「暂停比对」的规则在数据导入前不产生疑点，以免大量误报。\n", style="yellow")
+        for g in gaps:
+            out.append(f"  {g.title}：", style="bold")
+            out.append("、".join(k.text for k in g.gaps), style="red" if g.held_back else "yellow")
+            out.append("（暂停比对）\n" if g.held_back else "\n", style="bold red")
+        box.update(out)
 
     def show_review(self, data: dict) -> None:
         self.review = data

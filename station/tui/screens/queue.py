@@ -89,6 +89,7 @@ class QueueScreen(StationScreen):
         self.columns: tuple = ()
         self._count_key: tuple | None = None
         self._count = 0
+        self._gaps = ""                   # 数据不全 of the rules in view (station.rules.completeness)
         self.shown_count = 0              # pages drawn so far, and when (for tests and bench)
         self.shown_at = 0.0
 
@@ -98,6 +99,7 @@ class QueueScreen(StationScreen):
                 yield Input(placeholder="/ 搜索姓名或身份证号", id="queue-search")
                 yield Static(id="queue-sort")
             yield Static(id="queue-summary", classes="summary")
+            yield Static(id="queue-gaps", classes="gaps")
             yield WindowTable(id="queue", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -139,8 +141,10 @@ class QueueScreen(StationScreen):
         if self._count_key == key:
             total = self._count
         else:
+            from ...services.completeness import data_gaps, gaps_line
             total = count_anomalies(conn, f)
             self._count_key, self._count = key, total
+            self._gaps = gaps_line(data_gaps(conn, self.station.cfg, flt.rules or None))
         if offset >= total and total:
             offset = max(0, (total - 1) // limit * limit)
         if offset > total // 2:
@@ -210,6 +214,9 @@ class QueueScreen(StationScreen):
         out.append_text(plain(" · " + self.app.show_text(self.filter.describe(self._rule_titles())), "dim",
                               wrap=True))
         self.query_one("#queue-summary", Static).update(out)
+        gaps = self.query_one("#queue-gaps", Static)
+        gaps.display = bool(self._gaps)
+        gaps.update(Text("⚠ " + self._gaps, style="yellow") if self._gaps else Text())
         arrow = "↓" if self.descending else "↑"
         self.query_one("#queue-sort", Static).update(
             Text(f"排序：{SORT_TITLES.get(self.sort, self.sort)}{arrow}"))
