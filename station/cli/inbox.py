@@ -161,7 +161,7 @@ def cmd_demo(args) -> int:
     home.ensure()
     if fresh and not any(p.is_file() for p in home.inbox.rglob("*") if p.name != "README.md"):
         # Generated for today, so that grace periods and ages in the demo stay realistic.
-        generate_county(home.inbox, persons=args.persons, as_of=dt.date.today())
+        generate_county(home.inbox, persons=args.persons, as_of=dt.date.today(), money=True)
         say(f"已在 {home.root} 生成演示数据（{args.persons} 名参保人员）。")
     if args.no_start:
         say(f"启动：station --home {home.root}")

@@ -81,15 +81,26 @@ def generate(county: County) -> GenerationSummary:
 
 
 def generate_county(dest: Path, *, persons: int = 3000, seed: int = 2026, messy: bool = True,
-                    as_of: D = D(2026, 11, 15), months: int = 10) -> GenerationSummary:
+                    as_of: D = D(2026, 11, 15), months: int = 10, money: bool = False) -> GenerationSummary:
     """Write one county's deliveries into the inbox folder ``dest``; see the module doc.
 
     Payroll covers ``months`` months ending the month before ``as_of``. The same seed
     gives the same bytes; ``messy`` changes only how files are written, not the county
     (same persons, same ``expected``). Files of the same name are replaced, others are
     left alone. Files appear complete: each is written as ``*.part`` and renamed.
+
+    ``money``: also the money side (:mod:`.money`: assessments, tax collections, the
+    special account, bank returns of the last three payroll months), from its own random
+    stream, so the other files are the same bytes either way.
     """
-    return generate(County(Path(dest), persons, seed, messy, as_of, months))
+    county = County(Path(dest), persons, seed, messy, as_of, months)
+    summary = generate(county)
+    if money:
+        from .money import add_money_side
+        t0 = time.perf_counter()
+        add_money_side(county, summary)
+        summary.seconds = round(summary.seconds + time.perf_counter() - t0, 3)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clean", action="store_true", help="plain UTF-8 CSV, canonical headers (benchmark)")
     ap.add_argument("--as-of", type=D.fromisoformat, default=D(2026, 11, 15))
     ap.add_argument("--months", type=int, default=10)
+    ap.add_argument("--money", action="store_true",
+                    help="also the money side: assessments, tax collections, the special account, bank returns")
     ap.add_argument("--expected", type=Path, help="also write the expected anomalies as JSON here")
     ap.add_argument("--force", action="store_true", help="write even if department folders hold files")
     a = ap.parse_args(argv)
@@ -108,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--expected must not point inside the inbox")
     if not a.force and any(f.is_file() for d in DEPARTMENTS if (a.dest / d).is_dir() for f in (a.dest / d).iterdir()):
         ap.error(f"{a.dest} already holds deliveries; two counties would mix (use --force to write anyway)")
-    s = generate_county(a.dest, persons=a.persons, seed=a.seed, messy=not a.clean, as_of=a.as_of, months=a.months)
+    s = generate_county(a.dest, persons=a.persons, seed=a.seed, messy=not a.clean, as_of=a.as_of, months=a.months,
+                        money=a.money)
     if a.expected:
         a.expected.write_text(json.dumps(s.expected_anomalies(), ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"wrote {len(s.files)} files into {s.dest} in {s.seconds:.1f} s")
