@@ -23,6 +23,10 @@ async def test_unit_view_from_an_anomaly_whose_subject_is_a_unit(loaded_station)
         assert view["unit_nos"] == [SHORT_UNIT] and view["register"] and view["enterprises"]
         sept = {r["insurance"]: r for r in view["by_month"] if r["period"] == "2026-09"}
         assert sum(r["difference"] for r in sept.values()) == 10744.2
+        assert all(r["due"] and r["short"] for r in sept.values())
+        octo = [r for r in view["by_month"] if r["period"] == "2026-10"]
+        assert [r["insurance"] for r in octo] == ["企业职工基本养老保险", "失业保险", "工伤保险"]
+        assert not any(r["due"] or r["short"] for r in octo)      # 2026-10 is due on 2026-11-30
         assert [a["rule"] for a in view["anomalies"]] == ["CONTRIBUTION_SHORT"]
         app.screen.query_one("#unit-tabs").active = "tab-unit-money"
         await settle(pilot)

@@ -106,7 +106,7 @@ def _reconcile_section(title: str, conn: sqlite3.Connection, cfg, month: str, en
     for r in table["rows"]:
         if r["month"] not in months:
             continue
-        short = Money(r["short"]) if r["contribution_due"] and r["assessed"] is not None else "未到期"
+        short = "—" if r["assessed"] is None else Money(r["short"]) if r["contribution_due"] else "未到期"
         moved = Money(r["untransferred"]) if r["transfer_due"] else "未到期"
         flags = "、".join(f for f, on in (("少缴", r["contribution_flag"]), ("未足额划入", r["transfer_flag"])) if on)
         rows.append([r["month"], r["insurance"], *(Money(r[k]) if r[k] is not None else "—" for k in

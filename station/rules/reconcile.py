@@ -27,3 +27,17 @@ def reconciliation_table(conn: sqlite3.Connection, cfg: Config, as_of: dt.date |
     return {"as_of": as_of.isoformat(), "rows": rows,
             "contribution_grace_days": short["grace_days"], "transfer_grace_days": transfer["grace_days"],
             "tolerance": float(min(short["tolerance"], transfer["tolerance"]))}
+
+
+def mark_due(by_month: list[dict], cfg: Config, as_of: dt.date | None = None) -> None:
+    """Mark a unit's months (``period``, ``insurance``, ``difference``) as CONTRIBUTION_SHORT
+    sees them: ``due`` at ``as_of`` and ``short`` beyond its tolerance; 险种 in order."""
+    from .engine import rule_settings
+    params = rule_settings(cfg)["CONTRIBUTION_SHORT"].params
+    last = last_due_period(as_of or dt.date.today(), params["grace_days"])
+    tolerance = cents(params["tolerance"])
+    for r in by_month:
+        r["due"] = r["period"] <= last
+        r["short"] = r["due"] and r["assessed"] is not None and round(r["difference"] * 100) > tolerance
+    by_month.sort(key=lambda r: insurance_order(r["insurance"]))
+    by_month.sort(key=lambda r: r["period"], reverse=True)

@@ -17,8 +17,8 @@ from .base import StationScreen, deliver
 FLAG_STYLE = "bold red"
 NOT_DUE_STYLE = "dim"
 
-COLUMNS = ("月份", "险种", "核定（应缴）", "征收（所属期）", "少缴（核定−征收）",
-           "入库（当月）", "划入专户", "未划入（入库−划入）", "利息等其他收入")
+# 少缴 = 核定 − 征收 (by 费款所属期); 未划入 = 入库 (by the month of 入库日期) − 划入专户.
+COLUMNS = ("月份", "险种", "核定", "征收", "少缴", "入库", "划入专户", "未划入", "利息等")
 
 
 class ReconcileScreen(StationScreen):
@@ -53,6 +53,7 @@ class ReconcileScreen(StationScreen):
         head = Text()
         head.append("三方对账", style="bold")
         head.append(f"（基准日 {table['as_of']}）：经办机构核定、税务征收、财政专户划入，按月份和险种逐项比对。\n")
+        head.append("少缴 = 核定 − 征收（按费款所属期）；未划入 = 入库 − 划入专户（按入库月份）。\n", style="dim")
         head.append(f"灰色：尚未到期（核定与征收比对在所属期末后 {table['contribution_grace_days']} 天、"
                     f"入库与划入比对在月末后 {table['transfer_grace_days']} 天到期）；", style=NOT_DUE_STYLE)
         head.append(f"红色：已到期且差额超过 {table['tolerance']:.2f} 元。", style=FLAG_STYLE)

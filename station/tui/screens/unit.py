@@ -17,6 +17,7 @@ from ..format import (action_title, data_status_title, money, money_text, plain,
 from .base import StationScreen, deliver
 
 FLAG_STYLE = "bold red"
+NOT_DUE_STYLE = "dim"
 
 
 class UnitScreen(StationScreen):
@@ -133,7 +134,8 @@ class UnitScreen(StationScreen):
     @work(thread=True, exclusive=True, group="unit", exit_on_error=False)
     def _load_unit(self, key: str) -> None:
         from ...services.money import unit_view
-        deliver(self.app, self.show_view, unit_view(self.station.conn, key))
+        deliver(self.app, self.show_view, unit_view(self.station.conn, key, self.station.cfg,
+                                                    self.app.as_of or self.app.today))
 
     def show_view(self, view: dict) -> None:
         self.view = view
@@ -176,10 +178,10 @@ class UnitScreen(StationScreen):
         t = self.query_one("#unit-by-month", DataTable)
         t.clear()
         for r in view["by_month"]:
-            short = r["difference"] > 0
-            t.add_row(text(r["period"]), text(r["insurance"]), money_text(r["assessed"]),
-                      money_text(r["collected"]),
-                      money_text(r["difference"], FLAG_STYLE if short else ""))
+            style = "" if r.get("due", True) else NOT_DUE_STYLE     # not yet due: greyed
+            t.add_row(text(r["period"], style), text(r["insurance"], style), money_text(r["assessed"], style),
+                      money_text(r["collected"], style),
+                      money_text(r["difference"], FLAG_STYLE if r.get("short") else style))
 
         t = self.query_one("#unit-collections", DataTable)
         t.clear()
