@@ -15,12 +15,13 @@ import sqlite3
 
 from ..kinds.spec import KINDS, KindSpec, kind_columns
 
-SCHEMA_VERSION = 5     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
+SCHEMA_VERSION = 6     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
                        # 3: no index nothing reads (kind tables' delivery_id, payments' period):
                        #    every row of every delivery paid for them; persons_unchecked_id
                        # 4: the money side: contributions_due, tax_collections,
                        #    fund_account_entries, bank_returns; payments.account_no
                        # 5: deliveries.container_id / member (zip members), resolved_by (held files)
+                       # 6: assessments and collections indexed by (unit, period, 险种)
 
 # Indexes that the rules join and filter on (NOTES.md: index, then ANALYZE). Every index
 # costs every row of every delivery (bench/run.py): add one only for a query that uses it.
@@ -36,8 +37,8 @@ KIND_INDEXES: dict[str, list[tuple[str, ...]]] = {
     "new_students": [("id_number",)],
     "disability_changes": [("id_number", "change_date")],
     "scan_index": [("subject",)],
-    "contributions_due": [("unit_no", "period")],
-    "tax_collections": [("unit_no",), ("credit_code",)],
+    "contributions_due": [("unit_no", "period", "insurance")],
+    "tax_collections": [("unit_no", "period", "insurance"), ("credit_code",)],
     "bank_returns": [("account_no",)],
 }
 
@@ -119,6 +120,9 @@ def _create(db: "sqlite_utils.Database") -> None:
         for cols in KIND_INDEXES.get(spec.name, []):
             table.create_index(list(cols), if_not_exists=True)
     db.execute("DROP INDEX IF EXISTS idx_payments_period")
+    # Version 4's narrower money-side indexes (version 6 has them with 险种).
+    db.execute("DROP INDEX IF EXISTS idx_contributions_due_unit_no_period")
+    db.execute("DROP INDEX IF EXISTS idx_tax_collections_unit_no")
     # The few payments that carry their own bank account (SHARED_ACCOUNT reads them).
     db.execute("CREATE INDEX IF NOT EXISTS payments_account ON payments (account_no)"
                " WHERE account_no IS NOT NULL")

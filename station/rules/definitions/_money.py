@@ -31,13 +31,23 @@ UNIT_OF_COLLECTION = """coalesce(c.unit_no,
          (SELECT min(u.unit_no) FROM units AS u WHERE u.credit_code = c.credit_code),
          c.credit_code)"""
 
-# Collections with their unit, amount in cents: (rid, unit, period, insurance, cents, paid_date).
-COLLECTIONS_CTE = f"""
-coll(rid, unit, period, insurance, cents, paid_date) AS (
-    SELECT c.rowid, {UNIT_OF_COLLECTION}, c.period, c.insurance, {cents_sql('c.amount_paid')},
-           c.paid_date
-      FROM tax_collections AS c)
-"""
+
+def collections_of(groups_cte: str) -> str:
+    """SQL for the collections of the (unit, period, 险种) groups in the CTE named
+    ``groups_cte`` (columns unit, period, insurance), in the shape of ``coll``: those naming
+    their 单位编号 through the (unit_no, period, insurance) index, and those naming only a
+    credit code (few) resolved to their unit."""
+    return f"""
+    SELECT c.rowid AS rid, c.unit_no AS unit, c.period, c.insurance, {cents_sql('c.amount_paid')} AS cents
+      FROM {groups_cte} AS g JOIN tax_collections AS c
+        ON c.unit_no = g.unit AND c.period = g.period AND c.insurance = g.insurance
+    UNION ALL
+    SELECT * FROM (
+        SELECT c.rowid AS rid, {UNIT_OF_COLLECTION} AS unit, c.period, c.insurance,
+               {cents_sql('c.amount_paid')} AS cents
+          FROM tax_collections AS c WHERE c.unit_no IS NULL) AS x
+     WHERE EXISTS (SELECT 1 FROM {groups_cte} AS g
+                    WHERE g.unit = x.unit AND g.period = x.period AND g.insurance = x.insurance)"""
 
 
 def cents(value: Any) -> int:

@@ -8,29 +8,36 @@ from __future__ import annotations
 from ..base import Context, Finding, Rule, register
 from ..evidence import Evidence, build, rowids
 from ._common import as_json
-from ._money import COLLECTIONS_CTE, cents, cents_sql, insurance_order, last_due_period, money_text, yuan
+from ._money import UNIT_OF_COLLECTION, cents, cents_sql, collections_of, insurance_order, last_due_period, money_text, yuan
 
 # Assessed against collected per (unit, period, 险种) for the due periods; only the
-# (unit, period) pairs with a shortfall beyond the tolerance come back.
+# (unit, period) pairs with a shortfall beyond the tolerance come back. Collections that
+# name their 单位编号 are summed through the (unit_no, period, insurance) index for each
+# assessed row; the few that name only a credit code are resolved and summed first.
 SHORT_SQL = f"""
-WITH {COLLECTIONS_CTE},
-paid AS (
-    SELECT unit, period, insurance, sum(cents) AS cents FROM coll
-     WHERE period <= :last GROUP BY unit, period, insurance)
-SELECT DISTINCT d.unit_no, d.period
-  FROM contributions_due AS d
-  LEFT JOIN paid ON paid.unit = d.unit_no AND paid.period = d.period AND paid.insurance = d.insurance
- WHERE d.period <= :last AND {cents_sql('d.amount_due')} - coalesce(paid.cents, 0) > :tolerance
+WITH code_paid(unit, period, insurance, cents) AS MATERIALIZED (
+    SELECT {UNIT_OF_COLLECTION}, c.period, c.insurance, sum({cents_sql('c.amount_paid')})
+      FROM tax_collections AS c WHERE c.unit_no IS NULL AND c.period <= :last GROUP BY 1, 2, 3)
+SELECT DISTINCT d.unit_no, d.period FROM contributions_due AS d
+ WHERE d.period <= :last
+   AND {cents_sql('d.amount_due')}
+       - coalesce((SELECT sum({cents_sql('c.amount_paid')}) FROM tax_collections AS c
+                    WHERE c.unit_no = d.unit_no AND c.period = d.period AND c.insurance = d.insurance), 0)
+       - coalesce((SELECT p.cents FROM code_paid AS p
+                    WHERE p.unit = d.unit_no AND p.period = d.period AND p.insurance = d.insurance), 0)
+       > :tolerance
 """
 
 # Every 险种 of the short pairs, assessed and collected side by side, with their rows.
 DETAIL_SQL = f"""
 WITH pairs(unit, period) AS MATERIALIZED (
     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:pairs)),
-{COLLECTIONS_CTE},
+wanted(unit, period, insurance) AS MATERIALIZED (
+    SELECT d.unit_no, d.period, d.insurance FROM pairs AS p
+      JOIN contributions_due AS d ON d.unit_no = p.unit AND d.period = p.period),
 got AS MATERIALIZED (
     SELECT c.unit, c.period, c.insurance, sum(c.cents) AS cents, group_concat(c.rid) AS rids
-      FROM coll AS c JOIN pairs AS p ON p.unit = c.unit AND p.period = c.period
+      FROM ({collections_of('wanted')}) AS c
      GROUP BY c.unit, c.period, c.insurance)
 SELECT p.unit, p.period, d.insurance, d.rowid, {cents_sql('d.amount_due')}, got.cents, got.rids
   FROM pairs AS p

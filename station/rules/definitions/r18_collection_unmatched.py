@@ -8,26 +8,41 @@ from __future__ import annotations
 from ..base import Context, Finding, Rule, register
 from ..evidence import Evidence, build, rowids
 from ._common import as_json
-from ._money import COLLECTIONS_CTE, insurance_order, money_text, yuan
+from ._money import UNIT_OF_COLLECTION, collections_of, insurance_order, money_text, yuan
 from .r17_contribution_short import unit_names
 
-SQL = f"""
-WITH {COLLECTIONS_CTE},
-groups AS (
-    SELECT unit, period, insurance, sum(cents) AS cents, group_concat(rid) AS rids
-      FROM coll GROUP BY unit, period, insurance)
-SELECT g.unit, g.period, g.insurance, g.cents, g.rids
-  FROM groups AS g
+# The (unit, period, 险种) groups of collections without an assessment: those naming
+# their 单位编号 from the covering (unit_no, period, insurance) index, each looked up once
+# in the assessments' index; those naming only a credit code resolved first (they are few).
+GROUPS_SQL = f"""
+WITH named AS (SELECT DISTINCT unit_no AS unit, period, insurance FROM tax_collections WHERE unit_no IS NOT NULL),
+coded AS (SELECT DISTINCT {UNIT_OF_COLLECTION} AS unit, c.period, c.insurance
+            FROM tax_collections AS c WHERE c.unit_no IS NULL),
+groups AS (SELECT * FROM named UNION ALL SELECT * FROM coded)
+SELECT g.unit, g.period, g.insurance FROM groups AS g
  WHERE NOT EXISTS (SELECT 1 FROM contributions_due AS d
                     WHERE d.unit_no = g.unit AND d.period = g.period AND d.insurance = g.insurance)
- ORDER BY g.unit, g.period
+"""
+
+# Their collections, for amounts and evidence.
+SQL = f"""
+WITH wanted(unit, period, insurance) AS MATERIALIZED (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+      FROM json_each(:groups)),
+coll AS ({collections_of('wanted')})
+SELECT unit, period, insurance, sum(cents), group_concat(rid)
+  FROM coll GROUP BY unit, period, insurance
+ ORDER BY unit, period
 """
 
 
 def find(ctx: Context):
     conn = ctx.conn
+    unmatched = conn.execute(GROUPS_SQL).fetchall()
+    if not unmatched:
+        return
     groups: dict[tuple[str, str], list[tuple]] = {}
-    for unit, period, insurance, c, rids in conn.execute(SQL):
+    for unit, period, insurance, c, rids in conn.execute(SQL, {"groups": as_json([list(g) for g in unmatched])}):
         groups.setdefault((unit, period), []).append((insurance, c, rowids(rids)))
     if not groups:
         return

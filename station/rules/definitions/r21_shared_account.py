@@ -13,20 +13,25 @@ from ..evidence import Evidence, build
 from ._common import as_json
 from ._money import SUCCESS_SQL, allowed_accounts, cents_sql, money_text, yuan
 
-# Accounts named at least twice (a success return's, or a payment's own): no other
-# account can be shared, so only these accounts' payments are read.
-CANDIDATES_SQL = f"""
-SELECT account_no FROM (
-    SELECT account_no FROM bank_returns WHERE result IN {SUCCESS_SQL}
+# Every payment's account (its success return's, else its own), grouped by account and
+# 发放年月: the groups with two or more different IDs. One pass: the success returns
+# joined to their payments by 发放流水号, and the few payments carrying an account of their
+# own (partial index) without a success return.
+SHARED_SQL = f"""
+WITH eff(account_no, period, id_number) AS (
+    SELECT b.account_no, p.period, p.id_number FROM bank_returns AS b JOIN payments AS p ON p.nk = b.nk
+     WHERE b.result IN {SUCCESS_SQL}
     UNION ALL
-    SELECT account_no FROM payments WHERE account_no IS NOT NULL)
- GROUP BY account_no HAVING count(*) >= 2
+    SELECT p.account_no, p.period, p.id_number FROM payments AS p LEFT JOIN bank_returns AS b ON b.nk = p.nk
+     WHERE p.account_no IS NOT NULL AND (b.rowid IS NULL OR b.result NOT IN {SUCCESS_SQL}))
+SELECT account_no, period FROM eff GROUP BY account_no, period HAVING min(id_number) <> max(id_number)
 """
 
-# The payments whose account is a candidate: by a success return, or by their own
-# account when they have no success return.
+# The payments of those (account, period) groups, for amounts and evidence.
 SQL = f"""
-WITH cand(account_no) AS MATERIALIZED (SELECT value FROM json_each(:accounts)),
+WITH shared(account_no, period) AS MATERIALIZED (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:groups)),
+cand(account_no) AS MATERIALIZED (SELECT DISTINCT account_no FROM shared),
 paid(account_no, period, id_number, prid, brid, cents) AS (
     SELECT b.account_no, p.period, p.id_number, p.rowid, b.rowid, {cents_sql('p.amount')}
       FROM cand CROSS JOIN bank_returns AS b ON b.account_no = cand.account_no
@@ -36,10 +41,7 @@ paid(account_no, period, id_number, prid, brid, cents) AS (
     SELECT p.account_no, p.period, p.id_number, p.rowid, b.rowid, {cents_sql('p.amount')}
       FROM cand CROSS JOIN payments AS p ON p.account_no = cand.account_no
       LEFT JOIN bank_returns AS b ON b.nk = p.nk
-     WHERE b.rowid IS NULL OR b.result NOT IN {SUCCESS_SQL}),
-shared AS (
-    SELECT account_no, period FROM paid GROUP BY account_no, period
-    HAVING count(DISTINCT id_number) >= 2)
+     WHERE b.rowid IS NULL OR b.result NOT IN {SUCCESS_SQL})
 SELECT paid.account_no, paid.period, paid.id_number, paid.prid, paid.brid, paid.cents
   FROM paid JOIN shared ON shared.account_no = paid.account_no AND shared.period = paid.period
  ORDER BY paid.account_no, paid.period, paid.id_number, paid.prid
@@ -49,11 +51,11 @@ SELECT paid.account_no, paid.period, paid.id_number, paid.prid, paid.brid, paid.
 def find(ctx: Context):
     conn = ctx.conn
     allowed = set(allowed_accounts(ctx.params["allowed_accounts"]))
-    accounts = [a for (a,) in conn.execute(CANDIDATES_SQL) if a not in allowed]
-    if not accounts:
+    shared = [[a, p] for a, p in conn.execute(SHARED_SQL) if a not in allowed]
+    if not shared:
         return
     groups: dict[tuple[str, str], list[tuple]] = {}
-    for account, period, id_number, prid, brid, c in conn.execute(SQL, {"accounts": json.dumps(accounts)}):
+    for account, period, id_number, prid, brid, c in conn.execute(SQL, {"groups": json.dumps(shared)}):
         groups.setdefault((account, period), []).append((id_number, prid, brid, c))
     persons = dict(conn.execute(
         "SELECT id_number, name FROM persons WHERE id_number IN (SELECT value FROM json_each(?))",

@@ -21,7 +21,8 @@ from .base import deliver
 from .dialogs import AmountDialog, TextDialog
 
 SAME_PERSON = {"公民身份号码", "姓名"}
-AMOUNT_HEADERS = {"金额", "补助金额", "月养老金", "amount"}
+AMOUNT_HEADERS = {"金额", "补助金额", "月养老金", "amount", "应缴金额", "实缴金额",
+                  "assessed", "collected", "transferred", "difference"}
 _ID = re.compile(r"^\d{17}[\dX]$|^\d{15}$")
 
 
@@ -203,7 +204,7 @@ class DetailScreen(Screen):
             elif isinstance(value, float):
                 widgets.append(Static(Text(f"{_list_title(key)}：{money(value)}")))
             elif isinstance(value, (str, int)) and value != "":
-                widgets.append(Static(plain(f"{_list_title(key)}：{value}", wrap=True)))
+                widgets.append(Static(plain(f"{_list_title(key)}：{_shown(value)}", wrap=True)))
             elif isinstance(value, list) and value:
                 widgets.append(Static(plain(f"{_list_title(key)}：" + "、".join(str(v) for v in value),
                                             wrap=True)))
@@ -213,7 +214,7 @@ class DetailScreen(Screen):
             for c in columns:
                 table.add_column(_list_title(c), key=c)
             for r in rows:
-                table.add_row(*[money_text(r.get(c)) if c in AMOUNT_HEADERS else text(r.get(c))
+                table.add_row(*[money_text(r.get(c)) if c in AMOUNT_HEADERS else text(_shown(r.get(c)))
                                 for c in columns])
 
     def _history(self, events: list[dict], decisions: list[dict]) -> None:
@@ -275,7 +276,20 @@ LIST_TITLES = {
     "public_security_dates": "公安死亡日期", "register_units": "登记库单位",
     "required_documents": "应有材料", "required_year": "应参保年度", "retire_date": "退休日期",
     "status": "参保状态",
+    # the money side
+    "figures": "对账（核定 / 征收 / 划入）", "insurance": "险种", "assessed": "核定", "collected": "征收",
+    "transferred": "划入专户", "difference": "差额", "short": "超过允许误差", "month": "月份",
+    "differences": "发放与回盘不符之处", "field": "字段", "payment": "发放", "return": "回盘",
+    "name_source": "姓名依据", "persons": "收款人员", "serials": "发放流水号", "results": "处理结果",
+    "account_no": "银行账号", "unit": "单位", "registered": "已登记", "collections_count": "征收笔数",
 }
+
+
+def _shown(value: Any) -> Any:
+    """A yes/no value of the evidence (a 险种 short beyond the tolerance) as 是/否."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
 
 
 def _list_title(key: str) -> str:
