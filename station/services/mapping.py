@@ -433,7 +433,8 @@ def _one_line(value: Any, limit: int | None = 60) -> str:
 
 def confirm(station, ref: str | int | Pending, *, kind: str | KindSpec | None = None,
             columns: Mapping[str | int, str | None] | None = None, save_aliases: bool = False,
-            as_of: dt.date | None = None, evaluate: bool = True, source_note: str | None = None) -> Confirmed:
+            as_of: dt.date | None = None, evaluate: bool = True, source_note: str | None = None,
+            who: str | None = None) -> Confirmed:
     """Apply a held file with the confirmed mapping (exactly once), save its headers as
     aliases when asked, then re-run the rules the new data can change."""
     mv = view(station, ref, kind=kind, columns=columns, preview_rows=0)
@@ -455,7 +456,7 @@ def confirm(station, ref: str | int | Pending, *, kind: str | KindSpec | None = 
         from .aliases import save_aliases as save
         where = p.original_path if p.member is None else f"{p.container}/{p.member}"
         saved, notes = save(station, mv.kind, [(c.written, c.column) for c in mv.columns if c.column],
-                            source=source_note or f"确认「{where}」（第 {p.id} 号报送）时添加")
+                            source=source_note or f"{who + ' ' if who else ''}确认「{where}」（第 {p.id} 号报送）时添加")
     out = Confirmed(result, saved, notes)
     if evaluate:
         through, kinds = station.pending_evaluation()

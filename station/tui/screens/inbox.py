@@ -23,6 +23,7 @@ class InboxScreen(StationScreen):
     BINDINGS = [
         Binding("enter", "open", "查看", show=False),
         Binding("i", "rescan", "扫描收件箱", id="rescan"),
+        Binding("m", "map", "确认对应关系", id="map"),
         Binding("pagedown", "page(1)", "下一页", show=False, priority=True),
         Binding("pageup", "page(-1)", "上一页", show=False, priority=True),
     ]
@@ -71,8 +72,13 @@ class InboxScreen(StationScreen):
         summary = Text()
         summary.append("收件记录：")
         for status, title in DELIVERY_TITLES.items():
+            if status in ("held", "mapped", "unpacked") and not counts.get(status):
+                continue
             summary.append(f"{title} {count(counts.get(status))}  ", style=DELIVERY_STYLES[status])
         summary.append(f"收件箱待处理 {pending} 个")
+        if counts.get("held"):
+            summary.append(f"\n有 {counts['held']} 个文件待确认文件类型和字段：选中后按 m 确认并导入",
+                           style="bold magenta")
         if self.row_offset:
             summary.append(f"  （第 {self.row_offset // PAGE + 1} 页）", style="dim")
         self.query_one("#inbox-summary", Static).update(summary)
@@ -91,6 +97,18 @@ class InboxScreen(StationScreen):
                       key=str(d["id"]))
         if rows:
             t.move_cursor(row=min(row, len(rows) - 1))
+
+    def action_map(self) -> None:
+        """确认对应关系 of the selected 待确认 file (station/tui/screens/mapping.py)."""
+        t = self.query_one("#ledger", DataTable)
+        if not (self.rows and 0 <= t.cursor_row < len(self.rows)):
+            return
+        d = self.rows[t.cursor_row]
+        if d["status"] != "held":
+            self.app.notify("只有「待确认」的文件需要确认文件类型和字段。", severity="warning")
+            return
+        from .mapping import MappingScreen
+        self.app.push_screen(MappingScreen(d["id"]))
 
     def action_open(self) -> None:
         t = self.query_one("#ledger", DataTable)
