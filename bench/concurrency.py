@@ -192,6 +192,9 @@ def run(persons: int = 20000, seconds: float = 60, feed_counties: int = 3, cli_d
 
     conn = connect(home / "station.db")
     result = verify_chain(conn)
+    from station.review.entry import SYSTEM_REVIEWER
+    system = conn.execute("SELECT count(*) FROM decisions WHERE seq > ? AND reviewer = ?",
+                          (before, SYSTEM_REVIEWER)).fetchone()[0]    # 金额已变化 after a delivery
     ledger = dict(conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall())
     integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
     conn.close()
@@ -206,7 +209,8 @@ def run(persons: int = 20000, seconds: float = 60, feed_counties: int = 3, cli_d
         "decisions_recorded": recorded, "decisions_api": sum(o["recorded"] for o in outs), "decisions_cli": cli["ok"],
         "refused_by_rules": sum(len(o["refused"]) for o in outs),
         "errors": [e for o in outs for e in o["errors"]] + cli["failed"],
-        "log_entries_added": result.entries - before, "verify_ok": result.ok and verify_cli.returncode == 0,
+        "log_entries_added": result.entries - before - system, "system_entries_added": system,
+        "verify_ok": result.ok and verify_cli.returncode == 0,
         "integrity": integrity,
         "locked_seen": any("locked" in t or "Traceback" in t for t in texts),
         "latency_api": {"n": len(api_latencies), "p50": round(percentile(api_latencies, 50), 4),

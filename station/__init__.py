@@ -1,3 +1,3 @@
 """Fund supervision station."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

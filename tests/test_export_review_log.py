@@ -68,14 +68,14 @@ def test_csv_is_utf8_with_bom_and_chinese_intact(conn, tmp_path):
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = csv_rows(out)
-    assert rows[0] == ["序号", "时间", "复核人", "疑点编号", "规则", "部门", "对象", "姓名", "决定", "说明",
-                       "涉及金额", "追回金额"]
+    assert rows[0] == ["序号", "时间", "复核人", "疑点编号", "规则", "部门", "对象", "期间", "姓名", "决定",
+                       "说明", "涉及金额", "追回金额"]
     assert result.rows == 6 and len(rows) == 8
     first = rows[1]
     assert first[:4] == ["1", "2026-10-05 09:00:00", "王五", "1"]
-    assert first[5:9] == ["公安", "420105********1234", "张三", "开始核查"]
-    assert first[10:] == ["36166.20", ""]
-    assert rows[4][9:] == ["'+1 家属已退回；-2 @SUM(A1)", "36166.20", "36166.20"]
+    assert first[5:10] == ["公安", "420105********1234", "", "张三", "开始核查"]
+    assert first[11:] == ["36166.20", ""]
+    assert rows[4][10:] == ["'+1 家属已退回；-2 @SUM(A1)", "36166.20", "36166.20"]
     entries, head = chain_head(conn)
     assert rows[-1] == [f"校验值：entries={entries} head={head}"]
 
@@ -83,7 +83,7 @@ def test_csv_is_utf8_with_bom_and_chinese_intact(conn, tmp_path):
 def test_formulas_are_inert_in_csv(conn, tmp_path):
     out = tmp_path / "log.csv"
     export_review_log(conn, out, fmt="csv")
-    notes = [r[9] for r in csv_rows(out)[1:-1]]
+    notes = [r[10] for r in csv_rows(out)[1:-1]]
     assert "'" + FORMULA in notes
     for row in csv_rows(out):
         for cell in row:
@@ -117,9 +117,9 @@ def test_xlsx_layout(conn, tmp_path):
     subjects = [ws.cell(row=r, column=7) for r in range(h + 1, h + 7)]
     assert all(c.data_type == "s" and c.number_format == "@" for c in subjects)
     assert subjects[4].value == CREDIT                      # a credit code is not personal data
-    assert ws.cell(row=h + 1, column=11).value == 36166.2   # amounts stay numbers
-    assert ws.column_dimensions["J"].width > 20 and ws.column_dimensions["G"].width >= 18
-    assert ws.cell(row=h + 1, column=10).alignment.wrap_text   # long notes wrap
+    assert ws.cell(row=h + 1, column=12).value == 36166.2   # amounts stay numbers
+    assert ws.column_dimensions["K"].width > 20 and ws.column_dimensions["G"].width >= 18
+    assert ws.cell(row=h + 1, column=11).alignment.wrap_text   # long notes wrap
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert any("填表人：" in t and "审核人：" in t and "负责人：" in t and "日期：" in t for t in texts)
     last = ws.cell(row=ws.max_row, column=1).value

@@ -44,7 +44,9 @@ def test_full_workflow_updates_log_cache_and_meta(conn, cfg, monkeypatch):
     h = history(conn, aid)
     assert [e["action"] for e in h] == ["take", "confirm", "note", "rectify"]
     assert h[1] | {} == {"seq": 2, "action": "confirm", "action_title": "确认违规", "reviewer": "张三",
-                         "note": "核实属实", "amount": None, "at": "2026-10-07T09:00:00"}
+                         "note": "核实属实", "amount": None, "at": "2026-10-07T09:00:00",
+                         "legacy": False, "system": False, "anomaly_amount": 3000.0,
+                         "anomaly_amount_text": "3000.00", "name": "张三", "previous_amount": None}
 
     rows = conn.execute("SELECT seq, prev_hash, hash FROM decisions ORDER BY seq").fetchall()
     assert rows[0][1] == GENESIS
@@ -58,18 +60,21 @@ def test_full_workflow_updates_log_cache_and_meta(conn, cfg, monkeypatch):
     assert result.ok and result.entries == 4 and result.head == head
 
 
-def test_hash_is_sha256_of_canonical_json(conn, cfg, monkeypatch):
+def test_hash_is_sha256_of_the_body_which_records_what_was_decided_on(conn, cfg, monkeypatch):
     import hashlib
     import json
-    aid = add_anomaly(conn)
+    aid = add_anomaly(conn, rule="DUPLICATE_PAYMENT", subject="420105198001011234", period="2026-04",
+                      name="王芳", department="agency", amount=5351.08)
     set_clock(monkeypatch, "2026-10-06T09:00:00")
     decide(conn, cfg, [aid], "take", "张三", note="开始")
-    row = dict(zip(log.COLUMNS, conn.execute("SELECT * FROM decisions").fetchone()))
-    payload = {"seq": 1, "anomaly_id": aid, "action": "take", "reviewer": "张三", "note": "开始",
-               "amount": None, "at": "2026-10-06T09:00:00", "prev_hash": GENESIS}
-    expected = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False,
-                                         separators=(",", ":")).encode()).hexdigest()
-    assert row["hash"] == expected == entry_hash(row)
+    row = dict(zip(log.COLUMNS, conn.execute(f"SELECT {', '.join(log.COLUMNS)} FROM decisions").fetchone()))
+    payload = {"v": 2, "seq": 1, "action": "take", "reviewer": "张三", "note": "开始",
+               "amount": None, "at": "2026-10-06T09:00:00", "prev_hash": GENESIS,
+               "anomaly": {"id": aid, "rule": "DUPLICATE_PAYMENT", "subject": "420105198001011234",
+                           "period": "2026-04", "name": "王芳", "department": "agency", "amount": "5351.08"}}
+    body = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert row["body"] == body
+    assert row["hash"] == hashlib.sha256(body.encode()).hexdigest() == entry_hash(row)
 
 
 def test_illegal_transition_names_state_and_allowed_actions(conn, cfg):

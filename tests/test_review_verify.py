@@ -108,23 +108,42 @@ def test_swapped_contents_are_named(home, conn, capsys):
     assert code != 0 and "第 2 条" in out
 
 
+def forge_from(conn, seq: int, change) -> str:
+    """Rewrite entry ``seq`` with ``change(body)`` the way a careful forger would: body,
+    columns and every later hash recomputed. Returns the new head."""
+    import json
+    from station.review.entry import dumps
+    prev = conn.execute("SELECT hash FROM decisions WHERE seq = ?", (seq - 1,)).fetchone()[0]
+    for s, body in conn.execute("SELECT seq, body FROM decisions WHERE seq >= ? ORDER BY seq", (seq,)).fetchall():
+        b = json.loads(body)
+        b["prev_hash"] = prev
+        if s == seq:
+            change(b)
+        text = dumps(b)
+        prev = entry_hash({"body": text})
+        conn.execute("UPDATE decisions SET note = ?, body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                     (b["note"], text, b["prev_hash"], prev, s))
+    return prev
+
+
 def test_rewritten_chain_is_caught_by_the_head(home, conn, capsys):
     _, before = chain_head(conn)
     drop_triggers(conn)
     # A careful forger edits seq 2 and recomputes every hash after it…
-    conn.execute("UPDATE decisions SET note = '无问题' WHERE seq = 2")
-    prev = conn.execute("SELECT hash FROM decisions WHERE seq = 1").fetchone()[0]
-    for row in conn.execute("SELECT seq, anomaly_id, action, reviewer, note, amount, at FROM decisions"
-                            " WHERE seq >= 2 ORDER BY seq").fetchall():
-        e = dict(zip(("seq", "anomaly_id", "action", "reviewer", "note", "amount", "at"), row), prev_hash=prev)
-        prev = entry_hash(e)
-        conn.execute("UPDATE decisions SET prev_hash = ?, hash = ? WHERE seq = ?", (e["prev_hash"], prev, e["seq"]))
+    prev = forge_from(conn, 2, lambda b: b.update(note="无问题"))
     code, out = run(home, capsys, "verify")
     assert code != 0 and "整体改写" in out
     # …and if meta is forged too, the head printed on earlier exports no longer matches.
     conn.execute("UPDATE meta SET value = ? WHERE key = 'review_log_head'", (prev,))
     code, out = run(home, capsys, "verify")
     assert code == 0 and before not in out and prev in out
+
+
+def test_column_changed_without_its_body_is_named(home, conn, capsys):
+    drop_triggers(conn)
+    conn.execute("UPDATE decisions SET reviewer = '李四' WHERE seq = 3")
+    code, out = run(home, capsys, "verify")
+    assert code != 0 and "第 3 条" in out and "复核人" in out
 
 
 def test_forged_extra_entry_is_detected(home, conn, capsys):
@@ -135,7 +154,7 @@ def test_forged_extra_entry_is_detected(home, conn, capsys):
     conn.execute("INSERT INTO decisions (seq, anomaly_id, action, reviewer, note, amount, at, prev_hash, hash)"
                  " VALUES (:seq, :anomaly_id, :action, :reviewer, :note, :amount, :at, :prev_hash, :hash)", e)
     code, out = run(home, capsys, "verify")
-    assert code != 0 and "第 5 条起的记录不是由本站写入的" in out
+    assert code != 0 and "第 5 条" in out and "不是由本站写入的" in out
 
 
 def test_deleted_meta_is_detected(home, conn, capsys):

@@ -139,6 +139,14 @@ def cmd_status(args) -> int:
                       STATUS_TITLES.get(d["status"], d["status"]), str(d["rows_applied"] or 0),
                       str(d["rows_rejected"] or 0), plain(d["received_at"]))
         table_console().print(t)
+    reg = st.get("register") or {}
+    line = f"程序版本：station {reg.get('station_version')}；登记库版本：{reg.get('schema_version')}"
+    if reg.get("upgraded_from_schema"):
+        line += (f"（{(reg.get('upgraded_at') or '').replace('T', ' ')} 由版本 {reg['upgraded_from_schema']} 升级，"
+                 f"升级前的备份：{reg.get('upgrade_backup') or '无'}）")
+    elif reg.get("created_by"):
+        line += f"（由 station {reg['created_by']} 创建）"
+    say(line + "。")
     ev = st["last_evaluation"]
     if ev:
         say(f"最近一次比对：基准日 {ev['as_of']}，完成于 {ev['finished_at']}，"

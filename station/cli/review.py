@@ -9,7 +9,8 @@ from rich.table import Table
 
 from ..services.anomalies import get_anomaly, masked_anomaly
 from ..services.formatting import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES, mask_personal, rule_title
-from ..services.review import ReviewError, chain_head, decide, history, verify_chain
+from ..services.review import (MAX_ID, ReviewError, chain_head, decide, history, normalise_reviewer,
+                               verify_chain)
 from .common import UserError, console, open_station, plain, say, table_console
 
 REVIEWER_ENV = "STATION_REVIEWER"
@@ -125,6 +126,7 @@ def cmd_decide(args) -> int:
     except ReviewError as e:
         raise UserError(str(e)) from None
     done = list(dict.fromkeys(ids))
+    reviewer = normalise_reviewer(reviewer)          # as stored (decide accepted it)
     where = f"第 {seqs[0]} 条" if len(seqs) == 1 else f"第 {seqs[0]}–{seqs[-1]} 条"
     if args.action == "note":
         outcome = "状态不变"
@@ -139,6 +141,9 @@ def cmd_decide(args) -> int:
 
 
 def cmd_history(args) -> int:
+    if not 0 < args.id <= MAX_ID:
+        raise UserError(f"疑点 #{args.id} 不存在：疑点编号是不超过 19 位的正整数，请核对疑点编号"
+                        "（station anomalies 可列出疑点）。")
     station = open_station(args)
     conn = station.conn
     a = get_anomaly(conn, args.id)
@@ -158,12 +163,17 @@ def cmd_history(args) -> int:
         say("尚无复核记录。")
         return 0
     t = Table()
-    for col in ("序号", "时间", "复核人", "决定", "说明", "追回金额"):
+    for col in ("序号", "时间", "复核人", "决定", "说明", "当时金额", "追回金额"):
         t.add_column(col, overflow="fold")          # a note is shown whole, never cut
     for e in entries:
+        involved = (e["anomaly_amount_text"] if e["legacy"] else       # not recorded by older releases
+                    "" if e["anomaly_amount"] is None else f"{e['anomaly_amount']:,.2f}")
         t.add_row(str(e["seq"]), plain(e["at"].replace("T", " ")), plain(e["reviewer"]), e["action_title"],
-                  plain(e["note"] or "", unmask=True), "" if e["amount"] is None else f"{e['amount']:,.2f}")
+                  plain(e["note"] or "", unmask=True), involved, "" if e["amount"] is None else f"{e['amount']:,.2f}")
     table_console().print(t)
+    changed = [e for e in entries if e["action"] == "amount_changed"]
+    if changed and entries[-1]["action"] == "amount_changed":
+        say(f"注意：作出决定后该疑点的金额已变化（{changed[-1]['note']}），请按新金额重新核查。")
     return 0
 
 

@@ -4,7 +4,8 @@ Citizen ID numbers are masked (``420105********1234``) unless ``unmask`` is aske
 in the subject column, and wherever one appears inside a reviewer's note. Credit codes
 and archive numbers (subjects of enterprise and archive rules) are not personal data and
 are shown as they are. The review log's head is the last row, so that the file can be
-checked against ``station verify`` later.
+checked against ``station verify`` later. Rows show what each entry recorded at the time
+(:func:`review_log_rows`), so ``verify`` vouches for every cell.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from ..review.log import chain_head
+from ..review.entry import NOT_RECORDED
+from ..review.log import chain_head, read_entries, recorded, seal_content
 from ..review.states import ACTION_TITLES
 from ..review.stats import department_title, rule_title
 from ..register.db import now_iso
@@ -21,13 +23,13 @@ from .files import (ExportError, ExportResult, Money, SheetWriter, atomic_write,
 from .layout import TitleBlock, a4_setup, grid, set_widths, write_signature_block, write_title_block
 
 FORMATS = ("csv", "xlsx")
-HEADER = ("序号", "时间", "复核人", "疑点编号", "规则", "部门", "对象", "姓名", "决定", "说明",
+HEADER = ("序号", "时间", "复核人", "疑点编号", "规则", "部门", "对象", "期间", "姓名", "决定", "说明",
           "涉及金额", "追回金额")
-TEXT_COLUMNS = (2, 3, 5, 6, 7, 8, 9, 10)          # 1-based: never numbers in XLSX
+TEXT_COLUMNS = (2, 3, 5, 6, 7, 8, 9, 10, 11)      # 1-based: never numbers in XLSX
 # Printed widths (characters, a Chinese character is two) and the columns that wrap: on A4
 # landscape fitted to the page width the table prints at about 75%, still readable.
-PRINT_WIDTHS = (6, 17, 9, 8, 18, 8, 20, 10, 9, 36, 12, 12)
-WRAP_COLUMNS = (5, 8, 10)
+PRINT_WIDTHS = (6, 17, 9, 8, 18, 8, 20, 8, 10, 9, 36, 12, 12)
+WRAP_COLUMNS = (5, 9, 11, 12)
 TITLE = "核查台账"
 SUBJECT_COLUMN = 7
 
@@ -63,29 +65,53 @@ def _day(value: str | dt.date | None) -> str | None:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
+def _recorded_money(a: dict | None, legacy: bool):
+    if legacy:
+        return NOT_RECORDED if a is not None else ""
+    amount = (a or {}).get("amount")
+    return None if amount is None else Money(float(amount))
+
+
 def review_log_rows(conn: sqlite3.Connection, date_from: str | dt.date | None = None,
                     date_to: str | dt.date | None = None, *, unmask: bool = False) -> list[list]:
-    """The export's rows (without header and footer), oldest first; dates inclusive."""
+    """The export's rows (without header and footer), oldest first; dates inclusive.
+
+    Every cell comes from the entries' hashed content (station.review.entry), never from
+    today's anomaly rows: what an entry decided on (rule, department, subject, period,
+    name, amount involved) as it was at that moment. Entries written by an older release
+    did not record name, department or amount: those cells say 「（旧版记录，未保存）」;
+    their rule, subject and period come from the seal written at the upgrade."""
     where, args = [], []
     if date_from:
-        where.append("d.at >= ?")
+        where.append("at >= ?")
         args.append(_day(date_from))
     if date_to:
         end = dt.date.fromisoformat(_day(date_to)) + dt.timedelta(days=1)
-        where.append("d.at < ?")
+        where.append("at < ?")
         args.append(end.isoformat())
-    sql = ("SELECT d.seq, d.at, d.reviewer, d.anomaly_id, a.rule, a.department, a.subject, a.name,"
-           " d.action, d.note, a.amount, d.amount FROM decisions d JOIN anomalies a ON a.id = d.anomaly_id"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY d.seq")
+    seal = seal_content(conn)
     rows = []
-    for seq, at, reviewer, aid, rule, dept, subject, name, action, note, involved, recovered in \
-            conn.execute(sql, args):
+    for entry in read_entries(conn, " WHERE " + " AND ".join(where) if where else "", args):
+        c = recorded(entry, seal)
+        a, legacy = c["anomaly"], c["legacy"]
+        missing = NOT_RECORDED if legacy and a is not None else ""
+        rule = (a or {}).get("rule") or ""
+        subject = (a or {}).get("subject") or ""
+        if legacy and a is None:          # not sealed: nothing hashed names the anomaly
+            rule_cell = subject_cell = NOT_RECORDED
+        else:
+            rule_cell = rule_title(rule) if rule else ""
+            subject_cell = subject if unmask else mask_subject(rule, subject)
+        department = (a or {}).get("department")
+        note = entry["note"]
         rows.append([
-            seq, (at or "").replace("T", " "), reviewer, aid, rule_title(rule), department_title(dept),
-            subject if unmask else mask_subject(rule, subject), name or "",
-            ACTION_TITLES.get(action, action), note if unmask else mask_text(note),
-            None if involved is None else Money(involved),
-            None if recovered is None else Money(recovered),
+            entry["seq"], (entry["at"] or "").replace("T", " "), entry["reviewer"],
+            "" if entry["anomaly_id"] is None else entry["anomaly_id"], rule_cell,
+            department_title(department) if department else missing, subject_cell,
+            (a or {}).get("period") or "", missing or ((a or {}).get("name") or ""),
+            ACTION_TITLES.get(entry["action"], entry["action"]), note if unmask else mask_text(note),
+            _recorded_money(a, legacy),
+            None if entry["amount"] is None else Money(entry["amount"]),
         ])
     return rows
 

@@ -82,17 +82,29 @@ def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA temp_store = FILE")
         conn.execute("PRAGMA cache_size = -65536")  # 64 MB page cache
         from .schema import ensure_schema
-        ensure_schema(conn)
+        ensure_schema(conn)          # creates, upgrades (backup first) or refuses a newer register
     except sqlite3.DatabaseError as e:
+        _close_quietly(locals().get("conn"))
         kind = storage_kind(e)
         if kind == "corrupt":
             raise RegisterError(
                 f"无法打开数据库 {path}：{e}。如果文件已损坏，请用 station restore 从备份恢复。") from None
         # A lock, a full disk, a read-only folder: nothing is damaged, a backup is no answer.
         raise StorageError(f"无法打开数据库 {path}（{e}）。{STORAGE_ADVICE[kind]}", kind) from None
+    except BaseException:            # a refused or failed upgrade (RegisterError), an interrupt
+        _close_quietly(locals().get("conn"))
+        raise
     finally:
         os.umask(old_umask)
     return conn
+
+
+def _close_quietly(conn: sqlite3.Connection | None) -> None:
+    if conn is not None:
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:

@@ -8,20 +8,40 @@ gets ``<column>_valid``), plus
                   re-delivering a record updates it in place (upsert);
 - ``delivery_id`` the ledger entry of the delivery that last wrote the record;
 - ``row_no``      its row number in that delivery — evidence for reviewers.
+
+**Versions and upgrades.** ``meta.schema_version`` is the register's own version. Opening
+a register of an older version upgrades it in place (:func:`ensure_schema`): under the
+write lock, a consistent copy is first written beside the database
+(``station-schema<old>-before-upgrade-<time>.db``, owner-only), then every step runs in
+ONE transaction — a step that fails rolls everything back and the register stays as it
+was, readable by the release that wrote it (:class:`UpgradeError`, in Chinese). A
+register of a NEWER version is refused (:class:`NewerRegisterError`), never downgraded.
+Tests: tests/test_upgrade.py with one register per released schema under
+tests/fixtures/registers/ (made by the old release's own code).
 """
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
+from pathlib import Path
 
+from .. import __version__
 from ..kinds.spec import KINDS, KindSpec, kind_columns
+from .db import RegisterError
 
-SCHEMA_VERSION = 6     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
+SCHEMA_VERSION = 7     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
                        # 3: no index nothing reads (kind tables' delivery_id, payments' period):
                        #    every row of every delivery paid for them; persons_unchecked_id
                        # 4: the money side: contributions_due, tax_collections,
                        #    fund_account_entries, bank_returns; payments.account_no
                        # 5: deliveries.container_id / member (zip members), resolved_by (held files)
                        # 6: assessments and collections indexed by (unit, period, 险种)
+                       # 7: review-log entries record what they decided on (decisions.body,
+                       #    station.review.entry format 2); anomaly_id may be NULL (the
+                       #    station's own entries); an INSERT that is not the next seq is
+                       #    refused (INSERT OR REPLACE replaced entries without a trigger).
+                       # Released: 3 (station 0.1.0, 8f14cf6); 4 to 6 were never released.
 
 # Indexes that the rules join and filter on (NOTES.md: index, then ANALYZE). Every index
 # costs every row of every delivery (bench/run.py): add one only for a query that uses it.
@@ -51,19 +71,188 @@ DELIVERY_COLUMNS_V5 = {
 }
 
 
+class NewerRegisterError(RegisterError):
+    """The register was written by a newer release (a higher schema version)."""
+
+
+class UpgradeError(RegisterError):
+    """Upgrading an older register failed; nothing of the upgrade was kept."""
+
+
+def register_version(conn: sqlite3.Connection) -> int | None:
+    """The register's schema version; None for an empty database (nothing created yet),
+    0 for a register that has tables but never recorded a version."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    try:
+        return int(row[0]) if row else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def register_info(conn: sqlite3.Connection) -> dict:
+    """What the register says about itself, for ``station status``: its schema version,
+    the release that created it, and its last upgrade (from, by, when, backup)."""
+    keys = ("created_by", "upgraded_from_schema", "upgraded_by", "upgraded_at", "upgrade_backup")
+    got = dict(conn.execute(f"SELECT key, value FROM meta WHERE key IN ({', '.join('?' * len(keys))})",
+                            keys).fetchall())
+    return {"schema_version": register_version(conn), "supported": SCHEMA_VERSION,
+            "station_version": __version__, **{k: got.get(k) for k in keys}}
+
+
+def _db_file(conn: sqlite3.Connection) -> Path | None:
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return Path(file) if file else None
+    return None
+
+
+def _newer(conn: sqlite3.Connection, version: int) -> NewerRegisterError:
+    where = _db_file(conn) or "登记库"
+    return NewerRegisterError(
+        f"登记库 {where} 由较新版本的 station 写入（登记库版本 {version}，本程序 station {__version__} "
+        f"只支持到版本 {SCHEMA_VERSION}）。为免损坏数据，本程序不会打开或降级它。"
+        "请改用写入它的那一版或更新版本的 station。")
+
+
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() and \
-            conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),):
+    """Create the schema in an empty database, upgrade an older register (backup first,
+    one transaction), refuse a newer one; nothing to do for a current one."""
+    version = register_version(conn)
+    if version == SCHEMA_VERSION:
         return
+    if version is not None and version > SCHEMA_VERSION:
+        raise _newer(conn, version)
     import sqlite_utils          # only to create or upgrade: importing it costs every command 0.1 s
     from .transaction import write_transaction
     db = sqlite_utils.Database(conn)
-    # Under BEGIN IMMEDIATE (waiting for the busy timeout): two processes opening a fresh
-    # home create the schema one after the other; the second finds it there.
-    with write_transaction(conn):
-        _create(db)
-        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                     (str(SCHEMA_VERSION),))
+    upgrading, backup = None, None
+    try:
+        # Under BEGIN IMMEDIATE (waiting for the busy timeout): two processes opening a fresh
+        # home create the schema one after the other; the second finds it there. The same
+        # for an upgrade: one process upgrades, the other finds the register current.
+        with write_transaction(conn):
+            version = register_version(conn)          # again, under the write lock
+            if version == SCHEMA_VERSION:
+                return
+            if version is not None and version > SCHEMA_VERSION:
+                raise _newer(conn, version)
+            upgrading = version
+            if version is not None:
+                backup = backup_beside(conn, version)
+            _create(db)
+            _upgrade_decisions(conn)
+            now = time.strftime("%Y-%m-%dT%H:%M:%S")
+            facts = {"schema_version": str(SCHEMA_VERSION)}
+            if version is None:
+                facts["created_by"] = __version__
+            else:
+                facts.update(upgraded_from_schema=str(version), upgraded_by=__version__, upgraded_at=now,
+                             upgrade_backup=backup.name if backup else "")
+            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(facts.items()))
+    except BaseException as e:
+        if upgrading is None or isinstance(e, (RegisterError, KeyboardInterrupt)):
+            raise
+        kept = f"升级前的备份：{backup}。" if backup else ""
+        raise UpgradeError(
+            f"登记库从版本 {upgrading} 升级到版本 {SCHEMA_VERSION} 时失败（{e}）。升级已全部撤销，登记库未作任何改动，"
+            f"仍可用原来的 station 版本打开。{kept}请把本说明交给系统维护人员；问题解决前请继续使用原来的版本。"
+        ) from e
+
+
+def backup_beside(conn: sqlite3.Connection, version: int) -> Path | None:
+    """A consistent, owner-only copy of the register beside it, named with its schema
+    version, taken while ``conn`` holds the write lock (a second connection reads the
+    committed state). None for an in-memory database. Raises :class:`UpgradeError`."""
+    path = _db_file(conn)
+    if path is None:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    final = path.parent / f"station-schema{version}-before-upgrade-{stamp}.db"
+    n = 2
+    while final.exists():
+        final = path.parent / f"station-schema{version}-before-upgrade-{stamp}-{n}.db"
+        n += 1
+    tmp = final.with_name(f".{final.name}.part")
+    old_umask = os.umask(0o077)
+    try:
+        from .copy import write_copy
+        src = sqlite3.connect(path, isolation_level=None)     # reads the committed state
+        try:
+            write_copy(src, tmp)
+        finally:
+            src.close()
+        os.replace(tmp, final)
+    except (sqlite3.Error, OSError) as e:
+        for leftover in (tmp, Path(f"{tmp}-journal")):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise UpgradeError(
+            f"登记库 {path} 需要从版本 {version} 升级到版本 {SCHEMA_VERSION}，但升级前无法在旁边写入备份"
+            f"（{detail}）。为安全起见没有升级，登记库未作任何改动。请检查磁盘空间和文件夹的写权限后重试。") from None
+    finally:
+        os.umask(old_umask)
+    return final
+
+
+DECISIONS_COLUMNS = """
+  [seq] INTEGER PRIMARY KEY,
+  [anomaly_id] INTEGER REFERENCES [anomalies]([id]),   -- NULL: an entry about no anomaly
+  [action] TEXT NOT NULL,        -- take | confirm | dismiss | rectify | note | amount_changed | upgrade
+  [reviewer] TEXT NOT NULL,
+  [note] TEXT,
+  [amount] REAL,                 -- amount recovered, for rectify
+  [at] TEXT NOT NULL,
+  [prev_hash] TEXT NOT NULL,
+  [hash] TEXT NOT NULL,
+  [body] TEXT                    -- entry format 2: the canonical JSON that hash covers; NULL: format 1
+"""
+
+DECISIONS_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
+       BEGIN SELECT RAISE(ABORT, 'the review log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
+       BEGIN SELECT RAISE(ABORT, 'the review log is append-only'); END""",
+    # INSERT OR REPLACE deletes the entry it replaces without firing the delete trigger
+    # (unless recursive_triggers is on for that connection): every insert must be the
+    # next entry, checked before the conflict is resolved, on every connection.
+    """CREATE TRIGGER IF NOT EXISTS decisions_append_only BEFORE INSERT ON decisions
+       WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM decisions)
+       BEGIN SELECT RAISE(ABORT, 'the review log is append-only: a new entry must take the next seq'); END""",
+)
+
+
+def _decisions(conn: sqlite3.Connection) -> None:
+    """The review log's table (schema 7), indexes and triggers (see station.review)."""
+    conn.execute(f"CREATE TABLE IF NOT EXISTS decisions ({DECISIONS_COLUMNS})")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_decisions_anomaly_id ON decisions (anomaly_id)")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_decisions_at ON decisions (at)")
+    for sql in DECISIONS_TRIGGERS:
+        conn.execute(sql)
+
+
+def _upgrade_decisions(conn: sqlite3.Connection) -> None:
+    """Schema 7 (from 3 to 6): rebuild ``decisions`` with ``body`` and a nullable ``anomaly_id``,
+    every entry copied as it is (its hash covers the columns, format 1)."""
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(decisions)")]
+    if "body" in cols:
+        _decisions(conn)
+        return
+    before = conn.execute("SELECT count(*), coalesce(max(seq), 0) FROM decisions").fetchone()
+    conn.execute(f"CREATE TABLE decisions_v7 ({DECISIONS_COLUMNS})")
+    conn.execute("INSERT INTO decisions_v7 (seq, anomaly_id, action, reviewer, note, amount, at, prev_hash, hash)"
+                 " SELECT seq, anomaly_id, action, reviewer, note, amount, at, prev_hash, hash"
+                 " FROM decisions ORDER BY seq")
+    conn.execute("DROP TABLE decisions")          # drops its triggers and indexes; fires none
+    conn.execute("ALTER TABLE decisions_v7 RENAME TO decisions")
+    _decisions(conn)
+    after = conn.execute("SELECT count(*), coalesce(max(seq), 0) FROM decisions").fetchone()
+    if after != before:
+        raise RuntimeError(f"复核日志复制后条数不符（{before} → {after}）")
 
 
 def _create(db: "sqlite_utils.Database") -> None:
@@ -175,25 +364,10 @@ def _create(db: "sqlite_utils.Database") -> None:
         "open_count": int, "new_count": int, "cleared_count": int, "seconds": float,
     }, pk="id", if_not_exists=True)
 
-    # The review log: append-only, hash-chained (see station.review).
-    db["decisions"].create({
-        "seq": int,
-        "anomaly_id": int,
-        "action": str,            # take | confirm | dismiss | rectify | note
-        "reviewer": str,
-        "note": str,
-        "amount": float,          # amount recovered, for rectify
-        "at": str,
-        "prev_hash": str,
-        "hash": str,
-    }, pk="seq", not_null={"anomaly_id", "action", "reviewer", "at", "prev_hash", "hash"},
-        foreign_keys=[("anomaly_id", "anomalies", "id")], if_not_exists=True)
-    db["decisions"].create_index(["anomaly_id"], if_not_exists=True)
-    db["decisions"].create_index(["at"], if_not_exists=True)
-    db.execute("""CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
-                  BEGIN SELECT RAISE(ABORT, 'the review log is append-only'); END""")
-    db.execute("""CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
-                  BEGIN SELECT RAISE(ABORT, 'the review log is append-only'); END""")
+    # The review log: append-only, hash-chained (see station.review); an older
+    # register's table is rebuilt by _upgrade_decisions.
+    if not db["decisions"].exists():
+        _decisions(db.conn)
 
 
 _SQL_TYPE = {str: "TEXT", int: "INTEGER", float: "REAL"}

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..log import log
+from ..register.copy import write_copy
 from ..register.db import RegisterError, connect, storage_error
 
 BACKUP_PREFIX = "station-backup-"
@@ -133,17 +134,9 @@ def backup(db_path: Path, folder: Path) -> BackupInfo:
         tmp = folder / f".{final.name}.part"
         src = connect(db_path, create=False)
         try:
-            dst = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                src.backup(dst)                       # pages=-1: one step, one snapshot
-                dst.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                dst.close()
+            write_copy(src, tmp)
         finally:
             src.close()
-        os.chmod(tmp, 0o600)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
         info = check_copy(tmp)
         os.replace(tmp, final)
         tmp = None

@@ -1,7 +1,9 @@
 """Decisions, the review log and the review figures, for the CLI and TUI."""
 from __future__ import annotations
 
-from ..review.log import ReviewError, chain_head, decide, history, verify_chain
+from ..review.log import (MAX_ID, ReviewError, chain_head, decide, history, normalise_reviewer,
+                          verify_chain)
 from ..review.stats import monthly_series, summary
 
-__all__ = ["ReviewError", "chain_head", "decide", "history", "monthly_series", "summary", "verify_chain"]
+__all__ = ["MAX_ID", "ReviewError", "chain_head", "decide", "history", "monthly_series", "normalise_reviewer",
+           "summary", "verify_chain"]

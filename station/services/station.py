@@ -58,7 +58,9 @@ class Station:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.home.db_path)
+            conn = connect(self.home.db_path)          # upgrades an older register
+            from ..review.log import seal_legacy
+            seal_legacy(conn)         # entries of an older release: sealed once, after the upgrade
             self._local.conn = conn
         return conn
 
@@ -206,6 +208,7 @@ class Station:
         except (sqlite3.Error, OSError) as e:
             log.error("evaluation failed: storage error kind=%s class=%s", storage_kind(e), type(e).__name__)
             raise storage_error(e, "比对（重新运行规则）") from e
+        self.flag_amount_changes()
         log.info("evaluation as_of=%s rules=%d scoped_ids=%s new=%d cleared=%d reopened=%d open=%d seconds=%.2f"
                  " (statistics %.2f)", ev.as_of, len(ev.rules), "-" if ids is None else len(ids), ev.new,
                  ev.cleared, ev.reopened, ev.open_count, ev.seconds, ev.analyze_seconds)
@@ -222,6 +225,22 @@ class Station:
 
     # ------------------------------------------------------------------ status
 
+    def flag_amount_changes(self) -> list[int]:
+        """Anomalies whose amount changed after a decision go back to the reviewer with a
+        金额已变化 entry in the review log (station.review.log.flag_amount_changes). Run
+        after every evaluation; one cut short by a crash is caught up by the next."""
+        from ..review.log import ReviewError, flag_amount_changes
+        try:
+            return flag_amount_changes(self.conn)
+        except ReviewError as e:        # the log's head disagrees: verify names it
+            log.warning("amount changes not flagged: %s", type(e).__name__)
+            return []
+        except (sqlite3.Error, OSError) as e:
+            raise storage_error(e, "记录疑点金额变化") from e
+
     def status(self, recent: int = 10) -> dict:
         from ..register.queries import register_status
-        return register_status(self.conn, recent=recent)
+        from ..register.schema import register_info
+        out = register_status(self.conn, recent=recent)
+        out["register"] = register_info(self.conn)
+        return out
