@@ -148,10 +148,7 @@ def test_the_same_anomalies_after_re_evaluation(old_home, capsys):
     code, out = cli(home, capsys, "evaluate", "--as-of", made["as_of"])
     assert code == 0, out
     assert raw(home.db_path, ANOMALIES) == anomalies_before
-    # the rules' findings match the samples' expectation (none new, none cleared)
-    expected = json.loads((Path(__file__).parent / "fixtures" / "samples" / "expected_anomalies.json")
-                          .read_text("utf-8"))["anomalies"]
-    assert len(anomalies_before) == sum(len(v) for v in expected.values())
+    assert len({r[1] for r in anomalies_before}) == 16      # every rule of that release found some
     assert verify_chain(Station.open(home).conn).ok
 
 

@@ -12,23 +12,10 @@ import sqlite3
 import time
 from pathlib import Path
 
+from .errors import RegisterError, StorageError  # noqa: F401 (part of the register's API)
 from .transaction import write_transaction  # noqa: F401 (part of the register's API)
 
 BUSY_TIMEOUT_MS = 30_000
-
-
-class RegisterError(Exception):
-    """The database cannot be used. ``str(e)`` is a Chinese message for the user."""
-
-
-class StorageError(RegisterError):
-    """The disk or the database failed under an operation (full, read-only, locked,
-    damaged): nothing of that operation was kept. ``str(e)`` says so in Chinese and
-    what to do; ``kind`` is one of locked | full | readonly | io | corrupt | other."""
-
-    def __init__(self, message: str, kind: str = "other"):
-        super().__init__(message)
-        self.kind = kind
 
 
 def storage_kind(e: BaseException) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..kinds.spec import KINDS, KindSpec, kind_columns
-from .db import RegisterError
+from .errors import RegisterError
 
 SCHEMA_VERSION = 7     # 2: anomalies_queue index (idempotent upgrade of version-1 registers)
                        # 3: no index nothing reads (kind tables' delivery_id, payments' period):
