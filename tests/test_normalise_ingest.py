@@ -33,6 +33,7 @@ def rejected(station) -> list[tuple[int, str]]:
 
 def test_a_mistyped_credit_code_rejects_its_row_and_raises_no_false_anomaly(station):
     good, mistyped = "91110000600037341L", "91110000600037314L"      # two characters swapped
+    deliver(station, "units", ["U1,91440300568520498A,丙公司,2020-01-01,正常"])
     r = write_and_ingest(station, "enterprises", [
         [good, "甲公司", "张三", "设立", "2026-09-01", "某地"],
         [mistyped, "乙公司", "李四", "设立", "2026-09-01", "某地"],
