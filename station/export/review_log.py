@@ -1,7 +1,9 @@
 """The review log export (核查台账): one row per decision in a date range, CSV or XLSX.
 
 Citizen ID numbers are masked (``420105********1234``) unless ``unmask`` is asked for:
-in the subject column, and wherever one appears inside a reviewer's note. Credit codes
+in the subject column, and wherever one appears inside a reviewer's note or the name;
+there, the subject's birth date is shown as its year only, however it is written
+(station.normalise.privacy), so that it cannot fill in the masked digits. Credit codes
 and archive numbers (subjects of enterprise and archive rules) are not personal data and
 are shown as they are. The review log's head is the last row, so that the file can be
 checked against ``station verify`` later. Rows show what each entry recorded at the time
@@ -52,11 +54,13 @@ def mask_subject(rule: str, subject: str | None) -> str:
     return _mask(subject)
 
 
-def mask_text(text: str | None) -> str | None:
+def mask_text(text: str | None, subject: str | None = None) -> str | None:
+    """A note or a name as the export shows it: ID numbers masked, and the birth digits of
+    the ``subject`` and of any ID in it hidden (1935-01-27 → 1935-**-**)."""
     if not text:
         return text
-    from ..normalise import mask_ids_in_text
-    return mask_ids_in_text(text)
+    from ..normalise.privacy import mask_personal
+    return mask_personal(text, [subject])
 
 
 def _day(value: str | dt.date | None) -> str | None:
@@ -103,13 +107,13 @@ def review_log_rows(conn: sqlite3.Connection, date_from: str | dt.date | None = 
             rule_cell = rule_title(rule) if rule else ""
             subject_cell = subject if unmask else mask_subject(rule, subject)
         department = (a or {}).get("department")
-        note = entry["note"]
+        note, name = entry["note"], (a or {}).get("name")
         rows.append([
             entry["seq"], (entry["at"] or "").replace("T", " "), entry["reviewer"],
             "" if entry["anomaly_id"] is None else entry["anomaly_id"], rule_cell,
             department_title(department) if department else missing, subject_cell,
-            (a or {}).get("period") or "", missing or ((a or {}).get("name") or ""),
-            ACTION_TITLES.get(entry["action"], entry["action"]), note if unmask else mask_text(note),
+            (a or {}).get("period") or "", missing or ((name if unmask else mask_text(name, subject)) or ""),
+            ACTION_TITLES.get(entry["action"], entry["action"]), note if unmask else mask_text(note, subject),
             _recorded_money(a, legacy),
             None if entry["amount"] is None else Money(entry["amount"]),
         ])

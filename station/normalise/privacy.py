@@ -17,6 +17,7 @@ show the data as delivered.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Iterable
 
 from .accounts import mask_account
@@ -28,9 +29,11 @@ BIRTH_KEYS = frozenset({"出生日期", "birth_date"})
 ID_KEYS = frozenset({"公民身份号码", "id_number"})
 ACCOUNT_KEYS = frozenset({"银行账号", "account_no", "account", "bank_account"})
 
-# A run of 15 to 18 ID characters: what may be an ID in a text (to learn whose birth
-# dates to hide). Spaces and dashes between groups are caught by mask_ids_in_text.
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+# What may be an ID in a text, to learn whose birth dates to hide: 18 or 15 digits (the
+# 18th may be X), after folding full-width digits and joining groups split by spaces or
+# dashes, whatever letters stand around them.
+_ID_LIKE = re.compile(r"(?<!\d)(?:\d{17}[0-9Xx]|\d{15})(?!\d)", re.ASCII)
+_GROUP_GAP = re.compile(r"(?<=\d)[\s\-\u2010-\u2015_·]+(?=\d)")
 
 
 def mask_birth_date(value: Any) -> str:
@@ -67,7 +70,9 @@ def _date_pattern(year: str, month: str, day: str) -> str:
 
 def _ids_in(value: Any, found: set[str]) -> None:
     if isinstance(value, str):
-        found.update(m.group(0).upper() for m in _ID_LIKE.finditer(value))
+        if sum(c.isdigit() for c in value) >= 15:
+            joined = _GROUP_GAP.sub("", unicodedata.normalize("NFKC", value))
+            found.update(m.group(0).upper() for m in _ID_LIKE.finditer(joined))
     elif isinstance(value, dict):
         for k, v in value.items():
             if k in ID_KEYS and isinstance(v, str) and v:
@@ -103,7 +108,11 @@ def mask_personal(text: Any, ids: Iterable[str | None] = ()) -> str:
         return s
     known: set[str] = {i.strip().upper() for i in ids if i}
     _ids_in(s, known)
-    return _hide_birth_digits(mask_ids_in_text(s), known)
+    masked = mask_ids_in_text(s)
+    for id_number in known:       # a known ID glued into a longer run of digits, too
+        if len(id_number) in (15, 18) and id_number in masked.upper():
+            masked = re.sub(re.escape(id_number), mask_id(id_number), masked, flags=re.IGNORECASE)
+    return _hide_birth_digits(masked, known)
 
 
 def mask_field(key: str, value: Any, ids: Iterable[str | None] = ()) -> Any:
