@@ -108,6 +108,9 @@ def test_rectify_needs_amount_not_negative(conn, cfg):
     for bad in (-1, float("nan"), float("inf")):
         with pytest.raises(ReviewError, match="不小于 0"):
             decide(conn, cfg, [aid], "rectify", "李四", amount=bad)
+    for absurd in (1e300, 1.7976931348623157e308, 1e12 + 1):     # bounded like delivered amounts
+        with pytest.raises(ReviewError, match="超出合理范围"):
+            decide(conn, cfg, [aid], "rectify", "李四", amount=absurd)
     decide(conn, cfg, [aid], "rectify", "李四", amount=0)
     assert status(conn, aid) == ("rectified", 0.0)
 

@@ -24,6 +24,7 @@ from .ids import (
     normalise_id,
 )
 from .values import (
+    AMOUNT_LIMIT,
     names_equal,
     names_homophone,
     normalise_code,
@@ -54,6 +55,7 @@ NORMALISERS: dict[str, Callable[[Any], Any]] = {
 }
 
 __all__ = [
+    "AMOUNT_LIMIT",
     "FieldError",
     "NORMALISERS",
     "birth_date_from_id",

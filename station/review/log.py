@@ -37,6 +37,7 @@ from typing import Iterable
 from .. import __version__
 from ..config import Config
 from ..log import ids_text, log as _log
+from ..normalise import AMOUNT_LIMIT
 from ..register.db import now_iso, write_transaction
 from . import entry as fmt
 from .entry import NOT_RECORDED, SYSTEM_REVIEWER
@@ -317,6 +318,8 @@ def check_decision(action: str, reviewer: str | None, note: str | None,
             raise ReviewError(f"追回金额「{amount}」不是数字，请填写如 1234.50。") from None
         if not math.isfinite(amount) or amount < 0:
             raise ReviewError(f"追回金额「{amount}」无效：应为不小于 0 的金额，如 1234.50。")
+        if amount > AMOUNT_LIMIT:
+            raise ReviewError(f"追回金额「{amount:g}」超出合理范围：不能超过 1 万亿元，请核对是否多写了数位。")
         amount = round(amount, 2)
     elif amount is not None:
         raise ReviewError(f"只有「整改完成」（rectify）需要填写金额，「{ACTION_TITLES[action]}」不需要；"
