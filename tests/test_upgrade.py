@@ -68,6 +68,12 @@ ANOMALIES = ("SELECT id, rule, subject, period, amount, data_status, review_stat
              " FROM anomalies ORDER BY id")
 
 
+def open_and_seal(home: Home) -> None:
+    st = Station.open(home)
+    st.conn                                          # the connection upgrades, then seals
+    st.close()
+
+
 def cli(home: Home, capsys, *args) -> tuple[int, str]:
     code = main(["--home", str(home.root), *args])
     out = capsys.readouterr()
@@ -271,3 +277,32 @@ def test_a_fresh_register_records_who_created_it(tmp_path):
     assert info["upgraded_from_schema"] is None
     assert not list(tmp_path.glob("station-schema*"))
     conn.close()
+
+
+def test_old_entries_are_pinned_to_their_anomalies_by_the_seal(old_home, capsys):
+    """Old entries did not name their subject; the seal did, so re-pointing or deleting an
+    anomaly that only old entries are about is caught too."""
+    home, _ = old_home
+    open_and_seal(home)
+    aid = raw(home.db_path, "SELECT id FROM anomalies WHERE rule = 'ENTERPRISE_UNREGISTERED' ORDER BY subject")[0][0]
+    conn = sqlite3.connect(home.db_path, isolation_level=None)
+    conn.execute("UPDATE anomalies SET subject = '91440300MA5FXXXX1K' WHERE id = ?", (aid,))
+    conn.close()
+    code, out = cli(home, capsys, "verify")
+    assert code == 1 and f"疑点 #{aid} 的规则、对象或期间" in out
+    conn = sqlite3.connect(home.db_path, isolation_level=None)
+    conn.execute("DELETE FROM anomalies WHERE id = ?", (aid,))
+    conn.close()
+    code, out = cli(home, capsys, "verify")
+    assert code == 1 and f"疑点 #{aid} 已从疑点表中删除" in out
+
+
+def test_a_deleted_old_entry_is_caught_by_the_seal_even_with_meta_forged(old_home, capsys):
+    home, _ = old_home
+    open_and_seal(home)
+    conn = sqlite3.connect(home.db_path, isolation_level=None)
+    conn.execute("DROP TRIGGER decisions_no_delete")
+    conn.execute("DELETE FROM decisions WHERE seq = 5")
+    conn.close()
+    code, out = cli(home, capsys, "verify")
+    assert code == 1 and "第 5 条" in out
