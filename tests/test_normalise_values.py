@@ -269,6 +269,16 @@ def test_code_turned_into_number_is_refused(raw):
     assert "Excel" in info.value.reason and "文本" in info.value.reason
 
 
+@pytest.mark.parametrize("raw", ["U²", "P000①", "4403031967122195⁶⁷", "A⑴"])
+def test_codes_with_superscript_or_circled_digits_are_refused(raw):
+    # NFKC would make "U²" the code "U2": a different unit. An archive subject the same.
+    with pytest.raises(FieldError) as info:
+        normalise_code(raw)
+    assert "数字" in info.value.reason
+    with pytest.raises(FieldError):
+        normalise_subject(raw)
+
+
 # ------------------------------------------------------------------------- subjects
 
 @pytest.mark.parametrize("raw, expected", [
@@ -433,7 +443,7 @@ def test_empty_credit_code_is_none(empty):
     ("91110000O00037341L", "字母"),
     ("911100006000S7341L", "字母"),
     ("91A10000600037341L", "行政区划"),            # the region code is six digits
-    ("91110000600037341²", "字母"),
+    ("91110000600037341²", "数字"),
     (9.111e17, "Excel"),
     ("9.111E+17", "Excel"),
 ])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from operator import mul
 
-from ._common import SEPARATORS, odd_digit, remember, show
+from ._common import SEPARATORS, remember, show
 from .errors import FieldError
 from .values import normalise_code
 
@@ -63,18 +63,13 @@ def normalise_credit_code(value: object) -> str | None:
         if hit is not None:
             return hit
     try:
-        code = normalise_code(value)         # Excel numbers refused, whitespace removed
+        # Excel numbers and superscript or circled digits refused, whitespace removed.
+        code = normalise_code(value)
     except FieldError as e:
         raise FieldError(e.reason.replace("编号", "统一社会信用代码", 1)) from None
     if code is None:
         return None
     shown = show(value)
-    if isinstance(value, str):
-        odd = odd_digit(value)
-        if odd is not None:
-            raise FieldError(
-                f"统一社会信用代码「{shown}」含有不允许的字符「{odd}」：代码只由数字和大写字母组成，"
-                "请改为普通数字")
     if not code.isalnum() or not code.isascii():
         code = SEPARATORS.sub("", code)
         if not code:

@@ -261,6 +261,9 @@ def normalise_code(value: object) -> str | None:
             return None
         if "E" in t and _SCI_RE.fullmatch(t):
             raise FieldError(_code_number_reason(show(value)))
+        odd = odd_digit(value)
+        if odd is not None:
+            raise FieldError(f"编号「{show(value)}」含有上标、带圈等特殊数字「{odd}」，不能当作普通数字：请改为普通数字")
         return remember(_code_cache, value, t)
     if value is None:
         return None
