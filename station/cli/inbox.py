@@ -13,7 +13,8 @@ from ..services.inbox import DeliveryResult
 from ..kinds.spec import DEPARTMENTS
 from .common import as_of_arg, console, open_station, plain, say, table_console
 
-STATUS_TITLES = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收", "held": "待确认"}
+STATUS_TITLES = {"applied": "已导入", "duplicate": "重复", "rejected": "已拒收", "held": "待确认",
+                 "unpacked": "压缩包"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -391,3 +391,64 @@ def _exact_bound(zf: zipfile.ZipFile, name: str) -> tuple[int, int]:
     if b[1] < 0:
         return 0, 0
     return b[1] - b[0] + 1, b[3] - b[2] + 1
+
+
+# ------------------------------------------------------------------ zip deliveries
+
+MAX_MEMBERS = 1000             # files in one zip delivery
+_OFFICE_PARTS = ("xl/workbook.xml", "xl/workbook.bin", "content.xml", "mimetype", "word/document.xml",
+                 "ppt/presentation.xml")
+
+
+def is_archive(path, head: bytes) -> bool:
+    """Whether a file starting with ``head`` is a zip of files (a delivery of several
+    lists), not a workbook or another Office document (which are zips too). A zip whose
+    directory cannot be read counts as an archive only when it is named ``.zip``."""
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = {n.lower() for n in zf.namelist()}
+    except Exception:
+        return str(path).lower().endswith(".zip")
+    return not any(p in names for p in _OFFICE_PARTS)
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """A member's path as its writer meant it: zips made on Chinese Windows store names
+    in GBK without saying so (Python then decodes them as cp437)."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            name = name.encode("cp437").decode("gb18030")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name.replace("\\", "/")
+
+
+def check_archive(path) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """Open a zip delivery and list its files (directories left out), or raise ZipProblem:
+    ``corrupt``, ``encrypted``, ``method`` (a compression Python cannot read), ``bomb``
+    (the same limits as for workbooks) or ``members`` (more than MAX_MEMBERS files)."""
+    try:
+        zf = zipfile.ZipFile(path)
+        infos = zf.infolist()
+    except Exception as e:
+        raise ZipProblem("corrupt", repr(e)) from None
+    try:
+        files = [i for i in infos if not i.is_dir()]
+        if len(files) > MAX_MEMBERS:
+            raise ZipProblem("members", count=len(files))
+        total = sum(i.file_size for i in files)
+        packed = sum(i.compress_size for i in files)
+        if total > MAX_UNZIPPED or (total > BOMB_FLOOR and total > BOMB_RATIO * max(packed, 1)):
+            raise ZipProblem("bomb", total=total)
+        for i in files:
+            if i.flag_bits & 0x1:
+                raise ZipProblem("encrypted")
+            if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise ZipProblem("method", str(i.compress_type))
+        return zf, files
+    except BaseException:
+        zf.close()
+        raise

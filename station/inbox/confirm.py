@@ -10,7 +10,7 @@ from typing import Any
 from ..formats import open_rows
 from ..platform import open_nofollow, try_lock
 from .held import HELD, MAPPED
-from .pipeline import sha256_of
+from .pipeline import _AppliedMeanwhile, sha256_of
 
 
 class HeldError(Exception):
@@ -54,6 +54,8 @@ def apply_held(pipeline, held_id: int, rec: Any):
                 raise HeldError(f"内容完全相同的文件已作为第 {earlier[0]} 号报送导入，未重复导入。")
             conn.execute("UPDATE deliveries SET status = ?, resolved_by = ? WHERE id = ?",
                          (MAPPED, delivery_id, held_id))
+            conn.execute("UPDATE deliveries SET (container_id, member) = (SELECT container_id, member"
+                         " FROM deliveries WHERE id = ?) WHERE id = ?", (held_id, delivery_id))
             conn.execute("UPDATE deliveries SET reason = ? WHERE id = ?",
                          (f"按确认的文件类型和字段对应关系导入（第 {held_id} 号待确认报送）。", delivery_id))
 
@@ -61,8 +63,11 @@ def apply_held(pipeline, held_id: int, rec: Any):
         with open_rows(path, max_bytes=cfg.limits.max_bytes, max_cell_chars=cfg.limits.max_cell_chars,
                        max_columns=cfg.limits.max_columns) as source:
             body = (r for r in source if r[0] > rec.header_row)
-            return pipeline._apply(path, digest, size, rec, source, body, origin=origin,
-                                   before_commit=before_commit)
+            try:
+                return pipeline._apply(path, digest, size, rec, source, body, origin=origin,
+                                       before_commit=before_commit)
+            except _AppliedMeanwhile as e:
+                raise HeldError(f"内容完全相同的文件已作为第 {e.earlier[0]} 号报送导入，未重复导入。") from None
     finally:
         os.close(fd)
 
@@ -81,7 +86,7 @@ def finish_interrupted(pipeline) -> int:
     done = 0
     for held_path, applied_path, digest in pipeline.conn.execute(
             "SELECT h.stored_path, a.stored_path, h.sha256 FROM deliveries AS h JOIN deliveries AS a"
-            " ON a.id = h.resolved_by WHERE h.status = ? AND h.member IS NULL", (MAPPED,)).fetchall():
+            " ON a.id = h.resolved_by WHERE h.status = ?", (MAPPED,)).fetchall():
         src, dest = pipeline.home.root / held_path, pipeline.home.root / (applied_path or "")
         if applied_path and src.is_file() and not dest.exists() and sha256_of(src) == digest:
             pipeline._move(src, dest)

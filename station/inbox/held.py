@@ -78,24 +78,30 @@ def waiting_twin(conn: sqlite3.Connection, digest: str) -> tuple[int, str] | Non
 
 
 def hold(pipeline, path: Path, digest: str, size: int, source, rec: Any, reason: str,
-         department: str | None) -> tuple[int, str, str | None, str | None]:
+         department: str | None, *, name: str | None = None, origin: str | None = None,
+         extra: dict | None = None) -> tuple[int, str, str | None, str | None]:
     """Record ``path`` as held and move it to ``inbox/held/<department>/``:
-    (ledger id, where it is kept, the kind guessed, its department)."""
+    (ledger id, where it is kept, the kind guessed, its department). ``name`` and
+    ``origin``: the file's name and where it was delivered, when ``path`` is a private
+    copy (a zip member); ``extra``: more ledger columns (the member's zip)."""
     home = pipeline.home
+    name = name or path.name
     folder = home.held / department if department else home.held
     folder.mkdir(parents=True, exist_ok=True)
-    dest = pipeline._destination(folder, path.name)
+    dest = pipeline._destination(folder, name)
     stored = str(dest.relative_to(home.root))
     spec = getattr(rec, "kind", None)
     kind = getattr(spec, "name", None)
     dept = department or (pipeline.cfg.kinds[kind].department if kind in pipeline.cfg.kinds else None)
+    extra = extra or {}
     with write_transaction(pipeline.conn):
         cur = pipeline.conn.execute(
             "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size, kind,"
-            " department, status, format, encoding, header_row, reason, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (digest, path.name, pipeline._relative(path), stored, size, kind, dept, HELD,
+            " department, status, format, encoding, header_row, reason, received_at"
+            + "".join(f", {c}" for c in extra) + ")"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?" + ", ?" * len(extra) + ")",
+            (digest, name, origin or pipeline._relative(path), stored, size, kind, dept, HELD,
              getattr(source, "format", None), getattr(source, "encoding", None),
-             getattr(rec, "header_row", None), reason, now_iso()))
+             getattr(rec, "header_row", None), reason, now_iso(), *extra.values()))
     pipeline._move(path, dest)
     return cur.lastrowid, stored, kind, dept

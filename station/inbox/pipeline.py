@@ -41,6 +41,10 @@ IGNORED = ("~$*", "*.tmp", "*.part", "*.crdownload", ".~lock*", "Thumbs.db", "de
 
 Progress = Callable[[str, int], None]   # (file name, rows done so far)
 
+# Zip deliveries: station.inbox.members (which builds on this module) registers itself
+# here when the inbox package is imported.
+ARCHIVES = None
+
 MAP_BATCH = 2000    # rows mapped at a time (column by column, see station.kinds.mapping)
 
 
@@ -60,6 +64,7 @@ class DeliveryResult:
     seconds: float = 0.0
     recovered: bool = False      # a crash-interrupted move finished now
     changed_ids: frozenset[str] | None = None   # the IDs written, if that is all that changed
+    members: list["DeliveryResult"] = field(default_factory=list)   # a zip's files (station.inbox.members)
 
     @property
     def kind_title(self) -> str:
@@ -232,6 +237,8 @@ class Pipeline:
             return self._duplicate(path, digest, size, twin, waiting=True)
 
         folder_dept = self._department_of(path)
+        if ARCHIVES is not None and ARCHIVES.is_archive(path):     # a zip of files: each its own delivery
+            return ARCHIVES.unpack(self, path, digest, size, folder_dept)
         try:
             with open_rows(path, max_bytes=self.cfg.limits.max_bytes,
                            max_cell_chars=self.cfg.limits.max_cell_chars,
@@ -266,14 +273,18 @@ class Pipeline:
 
     def _apply(self, path: Path, digest: str, size: int, rec, source,
                body: Iterator[tuple[int, list]], *, origin: str | None = None,
-               before_commit: Callable[[int], None] | None = None) -> DeliveryResult:
+               before_commit: Callable[[int], None] | None = None, name: str | None = None,
+               stored: str | None = None) -> DeliveryResult:
         """``origin``: where the file was delivered, when not where it lies now (a held
-        file); ``before_commit(delivery_id)`` runs last inside the transaction (and may
-        raise to roll it all back)."""
+        file, a zip member); ``before_commit(delivery_id)`` runs last inside the
+        transaction (and may raise to roll it all back); ``name``: the file's name when
+        ``path`` is a private copy; ``stored``: where its original is kept already (a zip
+        member: the zip) — then nothing is moved."""
         spec = rec.kind
         department = self.cfg.kinds[spec.name].department
-        dest = _unique_destination(self._processed_folder(), _safe_name(path.name))
-        stored = str(dest.relative_to(self.home.root))
+        name = name or path.name
+        dest = None if stored else _unique_destination(self._processed_folder(), _safe_name(name))
+        stored = stored or str(dest.relative_to(self.home.root))
         mapper = row_mapper(rec)
         skipped = 0
         with fewer_collections(), write_transaction(self.conn):
@@ -286,7 +297,7 @@ class Pipeline:
                 "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size, kind,"
                 " department, status, format, encoding, header_row, received_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?)",
-                (digest, path.name, origin or self._relative(path), stored, size, spec.name, department,
+                (digest, name, origin or self._relative(path), stored, size, spec.name, department,
                  source.format, source.encoding, rec.header_row, now_iso()))
             delivery_id = cur.lastrowid
             writer = RowWriter(self.conn, spec, delivery_id, defer=True)
@@ -298,7 +309,7 @@ class Pipeline:
                     writer.reject(row_no, reason, cells)
                 skipped += n_skipped
                 while self.on_progress and writer.applied + len(writer.rows) >= next_progress:
-                    self.on_progress(path.name, next_progress)
+                    self.on_progress(name, next_progress)
                     next_progress += progress_every
             writer.finish()
             total = writer.applied + writer.rejected_count + skipped
@@ -308,11 +319,12 @@ class Pipeline:
                 (total, writer.applied, writer.rejected_count, skipped, now_iso(), delivery_id))
             if before_commit is not None:
                 before_commit(delivery_id)
-        self._move(path, dest)
+        if dest is not None:
+            self._move(path, dest)
         # A record without an ID (a cremation known by name and birth date) is not about
         # one ID: then the rules look at everything.
         ids = None if writer.ids is None or None in writer.ids else frozenset(writer.ids)
-        return DeliveryResult(path.name, "applied", delivery_id, spec.name, department,
+        return DeliveryResult(name, "applied", delivery_id, spec.name, department,
                               writer.applied, writer.rejected_count, skipped, stored_path=stored,
                               changed_ids=ids)
 

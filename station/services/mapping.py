@@ -269,6 +269,8 @@ def view(station, ref: str | int | Pending, *, kind: str | KindSpec | None = Non
     kind, ``columns`` maps a header (as written, or a column index) to a field (register
     column, Chinese header or alias; ``None`` / 忽略 = not imported)."""
     p = ref if isinstance(ref, Pending) else find_pending(station, ref)
+    if p.stored_path.lower().endswith(".zip"):
+        raise MappingError(f"「{p.name}」是压缩包，不需要确认对应关系：{p.why} 处理后请把新的文件放入收件箱。")
     spec = kind if isinstance(kind, KindSpec) else parse_kind(kind)
     cfg = station.cfg
     rows = _read(station, p, max(preview_rows, SAMPLES) + 20)

@@ -114,10 +114,11 @@ class Station:
                 raise self._ingest_failure(Path(path), e, last_id, pipeline._relative(Path(path))) from e
             if result is None:          # another station process has this file
                 continue
-            report.results.append(result)
-            self._log_result(result)
-            if on_result:
-                on_result(result)
+            for r in (result, *result.members):      # a zip, then each file in it
+                report.results.append(r)
+                self._log_result(r)
+                if on_result:
+                    on_result(r)
         t0 = time.perf_counter()
         try:
             built = pipeline.finish()
@@ -194,6 +195,8 @@ class Station:
                      r.kind, r.department, r.rows_applied, r.rows_rejected, r.rows_skipped, sha, r.seconds)
         elif r.status == "duplicate":
             log.info("delivery %s duplicate of %s sha=%s", r.delivery_id, r.duplicate_of, sha)
+        elif r.status == "unpacked":
+            log.info("delivery %s is a zip of %d file(s) sha=%s", r.delivery_id, len(r.members), sha)
         elif r.status == "held":
             log.info("delivery %s held for confirmation kind=%s sha=%s", r.delivery_id, r.kind or "-", sha)
         elif r.delivery_id is None:
