@@ -75,15 +75,7 @@ def check_zip(path) -> zipfile.ZipFile:
             raise ZipProblem("corrupt", "no xl/workbook.xml")
         if len(infos) > MAX_PARTS:
             raise ZipProblem("corrupt", "too many parts")
-        total = sum(i.file_size for i in infos)
-        packed = sum(i.compress_size for i in infos)
-        if total > MAX_UNZIPPED or (total > BOMB_FLOOR and total > BOMB_RATIO * max(packed, 1)):
-            raise ZipProblem("bomb", total=total)
-        for i in infos:
-            if i.flag_bits & 0x1:
-                raise ZipProblem("encrypted")
-            if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise ZipProblem("method", str(i.compress_type))
+        check_entries(infos)
         sst = _member(names, "xl/sharedStrings.xml")
         if sst is not None:
             _check_shared_strings(zf, sst)
@@ -91,6 +83,20 @@ def check_zip(path) -> zipfile.ZipFile:
     except BaseException:
         zf.close()
         raise
+
+
+def check_entries(infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip bomb (by the declared sizes), encrypted entries and compression
+    methods Python cannot check."""
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total > MAX_UNZIPPED or (total > BOMB_FLOOR and total > BOMB_RATIO * max(packed, 1)):
+        raise ZipProblem("bomb", total=total)
+    for i in infos:
+        if i.flag_bits & 0x1:
+            raise ZipProblem("encrypted")
+        if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ZipProblem("method", str(i.compress_type))
 
 
 _SI = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
@@ -439,15 +445,7 @@ def check_archive(path) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
         files = [i for i in infos if not i.is_dir()]
         if len(files) > MAX_MEMBERS:
             raise ZipProblem("members", count=len(files))
-        total = sum(i.file_size for i in files)
-        packed = sum(i.compress_size for i in files)
-        if total > MAX_UNZIPPED or (total > BOMB_FLOOR and total > BOMB_RATIO * max(packed, 1)):
-            raise ZipProblem("bomb", total=total)
-        for i in files:
-            if i.flag_bits & 0x1:
-                raise ZipProblem("encrypted")
-            if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise ZipProblem("method", str(i.compress_type))
+        check_entries(files)
         return zf, files
     except BaseException:
         zf.close()
