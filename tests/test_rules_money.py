@@ -311,3 +311,22 @@ def test_shared_accounts_are_masked_by_default_in_the_cli_and_the_review_log(loa
     # a unit, a 险种 or a serial number is no personal data: shown as written
     assert mask_subject("CONTRIBUTION_SHORT", "U0000002") == "U0000002"
     assert mask_subject("BANK_RETURN_MISMATCH", "FF000101692") == "FF000101692"
+
+
+# --------------------------------------------------------------------- partner layouts
+
+@pytest.mark.parametrize("folder, name, text, kind", [
+    ("", "回盘.csv", "业务流水号,身份证号,账户名称,卡号,交易金额,交易结果,交易日期\n"
+     "P1,,甲,6217 0000-0000 0000 001,100.00,交易成功,2026-09-12\n", "bank_returns"),
+    ("", "专户.csv", "记账凭证号,记账日期,险种名称,收入项目,金额,所属年月\n"
+     "V1,2026-09-05,工伤保险,征收划入,10.00,2026-08\n", "fund_account_entries"),
+    ("", "核定.csv", "参保单位编号,缴费所属期,征收项目,核定金额\nU1,202608,工伤保险,10\n", "contributions_due"),
+])
+def test_partner_headers_are_recognised(station, folder, name, text, kind):
+    path = station.home.inbox / name
+    path.write_text(text, encoding="utf-8")
+    [r] = station.ingest([path], as_of=AS_OF).results
+    assert (r.status, r.kind, r.rows_applied, r.rows_rejected) == ("applied", kind, 1, 0)
+    if kind == "bank_returns":
+        assert station.conn.execute("SELECT account_no, result FROM bank_returns").fetchone() == (
+            "6217000000000000001", "交易成功")

@@ -235,7 +235,8 @@ ENUMERATIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "保管期限": ("永久", "长期", "短期", "30年", "10年"),
     "险种": ("企业职工基本养老保险", "工伤保险", "失业保险", "城乡居民基本养老保险",
            "机关事业单位养老保险", "职工基本医疗保险", "城乡居民基本医疗保险", "生育保险"),
-    "处理结果": ("成功", "失败", "退回", "处理中"),
+    "处理结果": ("成功", "失败", "退回", "处理中", "交易成功", "处理成功", "代发成功", "入账成功", "交易失败"),
+    "收入类型": ("征收划入", "利息", "其他", "利息收入", "其他收入"),
 }.items()}
 
 _CREDIT = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
@@ -315,7 +316,7 @@ def column_profile(values: Sequence[Any]) -> dict[str, float]:
     return out
 
 
-_PERSON_HEADERS = {"姓名", "法定代表人"}
+_PERSON_HEADERS = {"姓名", "法定代表人", "户名"}
 _UNIT_HEADERS = {"单位名称", "企业名称"}
 TYPE_WORDS = {"id": "有效的公民身份号码", "date": "日期", "month": "年月", "year": "年份",
               "amount": "金额", "credit": "统一社会信用代码", "level": "残疾等级",
