@@ -171,9 +171,8 @@ def cmd_history(args) -> int:
         t.add_row(str(e["seq"]), plain(e["at"].replace("T", " ")), plain(e["reviewer"]), e["action_title"],
                   plain(e["note"] or "", unmask=True), involved, "" if e["amount"] is None else f"{e['amount']:,.2f}")
     table_console().print(t)
-    changed = [e for e in entries if e["action"] == "amount_changed"]
-    if changed and entries[-1]["action"] == "amount_changed":
-        say(f"注意：作出决定后该疑点的金额已变化（{changed[-1]['note']}），请按新金额重新核查。")
+    if entries[-1]["action"] == "amount_changed":     # nobody has decided since
+        say(f"注意：作出决定后该疑点的金额已变化（第 {entries[-1]['seq']} 条），请按新金额重新核查。")
     return 0
 
 
@@ -185,14 +184,13 @@ def cmd_verify(args) -> int:
         say(f"校验值：entries={result.entries} head={result.head}")
         say("请与此前导出的核查台账、月报上打印的校验值核对：记录数相同时校验值应完全一致。")
         return 0
-    err = console.__class__(stderr=True, highlight=False, soft_wrap=True)
-    err.print(f"复核日志校验失败：{result.reason}", markup=False)
+    say(f"复核日志校验失败：{result.reason}", err=True)          # plain, IDs masked
     if result.first_broken_seq is not None:
         where = f"第一处问题：第 {result.first_broken_seq} 条记录"
         if result.broken_at:
             where += f"（时间 {result.broken_at.replace('T', ' ')}，疑点 #{result.broken_anomaly}）"
-        err.print(where, markup=False)
-    err.print(f"当前：entries={result.entries} head={result.head}", markup=False)
-    err.print("复核日志只能由本站追加，不能改动或删除。请保留数据库文件现状，"
-              "并与导出文件、报表上的校验值和备份核对，报告上级。", markup=False)
+        say(where, err=True)
+    say(f"当前：entries={result.entries} head={result.head}", err=True)
+    say("复核日志只能由本站追加，不能改动或删除。请保留数据库文件现状，"
+        "并与导出文件、报表上的校验值和备份核对，报告上级。", err=True)
     return 1

@@ -37,6 +37,7 @@ from typing import Iterable
 from .. import __version__
 from ..config import Config
 from ..log import ids_text, log as _log
+from ..normalise import mask_ids_in_text
 from ..normalise import AMOUNT_LIMIT
 from ..register.db import now_iso, write_transaction
 from . import entry as fmt
@@ -702,10 +703,10 @@ def _verify(conn: sqlite3.Connection) -> VerifyResult:
     for aid, ident, e in claims:
         row = current.get(aid)
         if row is None:
-            return broken(e["seq"], f"疑点 #{aid} 已从疑点表中删除，但复核日志{_where(e)}记录了对它的决定"
-                                    "（导出和历史会缺少这些决定）：疑点表被直接改动过。", e)
+            return broken(e["seq"], f"疑点 #{aid} 已从疑点表中删除，但复核日志{_where(e)}记录了对它的决定："
+                                    "疑点表被直接改动过。", e)
         if ident is None or tuple(row[:3]) != ident:
-            was = "、".join(str(x) for x in ident if x) if ident else "（未知）"
+            was = mask_ids_in_text("、".join(str(x) for x in ident if x)) if ident else "（未知）"
             return broken(e["seq"], f"疑点 #{aid} 的规则、对象或期间与复核日志{_where(e)}记录的不符"
                                     f"（记录为 {was}）：疑点表被直接改动过，决定会被归到别的对象名下。", e)
 
