@@ -330,3 +330,26 @@ def test_partner_headers_are_recognised(station, folder, name, text, kind):
     if kind == "bank_returns":
         assert station.conn.execute("SELECT account_no, result FROM bank_returns").fetchone() == (
             "6217000000000000001", "交易成功")
+
+
+# --------------------------------------------------------------------- upgrade
+
+def test_a_release_0_1_register_gains_the_money_side(tmp_path):
+    """A register of the first release (schema 3: no money-side tables, payments without
+    银行账号) upgrades in place and takes the money side's deliveries and rules."""
+    from station.home import Home
+    from station.services.station import Station
+    from test_upgrade import SCHEMA3, unpack
+    home = Home(tmp_path / "home").ensure()
+    made = unpack(SCHEMA3, home)
+    st = Station.open(home)
+    try:
+        cols = {r[1] for r in st.conn.execute("PRAGMA table_info(payments)")}
+        assert "account_no" in cols
+        deliver(st, "payments_account", [f"P1,{A},甲,2026-09,基本养老金,100,2026-09-10,6217000000000000009",
+                                         f"P2,{B},乙,2026-09,基本养老金,100,2026-09-10,6217000000000000009"],
+                as_of=dt.date.fromisoformat(made["as_of"]))
+        assert list(anomalies(st, "SHARED_ACCOUNT")) == [("6217000000000000009", "2026-09")]
+        assert st.conn.execute("SELECT value FROM meta WHERE key = 'upgraded_from_schema'").fetchone() == ("3",)
+    finally:
+        st.close()
