@@ -95,3 +95,16 @@ def try_lock(fd: int) -> bool:
         return True
     except OSError:
         return False
+
+
+def private_folder(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter (0700), created with its parents if
+    needed: folders that keep originals hold personal data. mkdir's mode goes through the
+    umask, hence the chmod; on Windows chmod cannot restrict a folder (its ACLs are the
+    user profile's) and is skipped."""
+    path = Path(path)
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return path

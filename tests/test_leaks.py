@@ -117,6 +117,22 @@ def test_processed_month_folders_are_owner_only(station, tmp_path):
     assert files and all(_mode(p) == 0o600 for p in files)
 
 
+def test_held_folders_are_owner_only(station):
+    d = station.home.inbox / "agency"
+    (d / "无表头.csv").write_text("440303196712219567,崔杨,女,1967-12-21\n", encoding="utf-8")
+    old = os.umask(0o022)
+    try:
+        [r] = station.ingest(evaluate=False).results
+    finally:
+        os.umask(old)
+    assert r.status == "held"
+    held = station.home.held
+    folders = [held, *[p for p in held.rglob("*") if p.is_dir()]]
+    assert len(folders) >= 2 and all(_mode(p) == 0o700 for p in folders), [(p, oct(_mode(p))) for p in folders]
+    files = [p for p in held.rglob("*") if p.is_file()]
+    assert files and all(_mode(p) == 0o600 for p in files)
+
+
 async def test_no_screenshot_of_the_screen_is_ever_written(loaded_station, tmp_path, monkeypatch):
     from test_tui_app import SIZE, app_for, settle
     monkeypatch.setenv("HOME", str(tmp_path))

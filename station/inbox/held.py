@@ -18,6 +18,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..platform import private_folder
 from ..register.db import now_iso, write_transaction
 
 HELD = "held"
@@ -86,8 +87,8 @@ def hold(pipeline, path: Path, digest: str, size: int, source, rec: Any, reason:
     copy (a zip member); ``extra``: more ledger columns (the member's zip)."""
     home = pipeline.home
     name = name or path.name
-    folder = home.held / department if department else home.held
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(home.held)
+    folder = private_folder(home.held / department if department else home.held)
     dest = pipeline._destination(folder, name)
     stored = str(dest.relative_to(home.root))
     spec = getattr(rec, "kind", None)

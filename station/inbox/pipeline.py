@@ -27,7 +27,7 @@ from ..config import Config
 from ..formats import UnreadableFile, open_rows
 from ..home import Home
 from ..log import log
-from ..platform import open_nofollow, try_lock
+from ..platform import open_nofollow, private_folder, try_lock
 from ..kinds.mapping import RowMapper, map_rows, row_mapper
 from ..kinds.recognise import HEAD_ROWS, Unrecognised, recognise, sheet_chooser
 from ..kinds.spec import KINDS
@@ -364,11 +364,7 @@ class Pipeline:
         return build_deferred_indexes(self.conn)
 
     def _processed_folder(self) -> Path:
-        folder = self.home.processed / time.strftime("%Y-%m")
-        if not folder.is_dir():
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)      # mkdir's mode goes through the umask: originals are personal data
-        return folder
+        return private_folder(self.home.processed / time.strftime("%Y-%m"))
 
     def _hold(self, path: Path, digest: str, size: int, source, rec, reason: str,
               department: str | None) -> DeliveryResult:
