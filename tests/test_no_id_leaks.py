@@ -307,6 +307,15 @@ async def test_tui_screens(world):
                 assert_no_leak(f"收件详情 {d['original_name']}", screen_doc(app), ids)
                 await pilot.press("escape")
                 await settle(pilot)
+            if d["status"] == "held":           # 确认对应关系: samples and preview of the file
+                from station.tui.screens.mapping import MappingScreen
+                app.screen.query_one("#ledger").move_cursor(row=i)
+                await pilot.press("m")
+                await until(pilot, lambda: isinstance(app.screen, MappingScreen), what="mapping")
+                await settle(pilot)             # its view, or why there is none (no header row)
+                assert_no_leak(f"确认对应关系 {d['original_name']}", screen_doc(app), ids)
+                app.pop_screen()
+                await settle(pilot)
 
         # toasts: a delivery named after a person, and an error quoting a raw row
         from station.tui.messages import DeliveryFinished, DeliveryStarted

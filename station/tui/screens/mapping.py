@@ -123,7 +123,8 @@ class MappingScreen(Screen):
         deliver(self.app, self.show, mv)
 
     def show_error(self, message: str) -> None:
-        self.query_one("#map-problems", Static).update(plain(message, "bold red", wrap=True))
+        self.query_one("#map-problems", Static).update(
+            plain(self.app.show_text(message), "bold red", wrap=True))
         self.app.notify(message, title="无法显示对应关系", severity="error", timeout=10)
 
     def show(self, mv) -> None:
@@ -132,7 +133,8 @@ class MappingScreen(Screen):
         head = Text()
         head.append(f"待确认文件 #{p.id} ", style="bold")
         where = p.original_path if p.member is None else f"{p.container} › {p.member}"
-        head.append_text(plain(where, "bold"))
+        show = self.app.show_text          # a file name or a header can be an ID
+        head.append_text(plain(show(where), "bold"))
         head.append(f" · 收件 {(p.received_at or '')[:16].replace('T', ' ')}\n")
         head.append("文件类型：")
         if mv.kind is not None:
@@ -143,7 +145,7 @@ class MappingScreen(Screen):
         head.append("  — 按 k 更改", style="dim")
         head.append(f" · 表头在第 {mv.header_row} 行\n")
         for r in mv.reasons:
-            head.append_text(plain(f"· {r}\n", "yellow", wrap=True))
+            head.append_text(plain(f"· {show(r)}\n", "yellow", wrap=True))
         self.query_one("#map-head", Static).update(head)
 
         t = self.query_one("#map-columns", DataTable)
@@ -154,15 +156,15 @@ class MappingScreen(Screen):
             if c.corrected:
                 field_style += " green"
             reason = c.reason + (f"（把握 {c.confidence:.0%}）" if c.column and not c.corrected else "")
-            t.add_row(plain(str(c.index + 1)), plain(c.header), plain(" | ".join(c.samples)),
-                      plain(c.field_title or "（不导入）", field_style), plain(reason), key=str(c.index))
+            t.add_row(plain(str(c.index + 1)), plain(show(c.header)), plain(" | ".join(c.samples)),
+                      plain(c.field_title or "（不导入）", field_style), plain(show(reason)), key=str(c.index))
         if mv.columns:
             t.move_cursor(row=min(max(row, 0), len(mv.columns) - 1))
 
         problems = Text()
         if mv.problems:
             for line in mv.problems:
-                problems.append(line + "\n", style="bold red")
+                problems.append_text(plain(show(line) + "\n", "bold red", wrap=True))
         else:
             problems.append("可以导入：按 a 确认并导入。", style="bold green")
         self.query_one("#map-problems", Static).update(problems)
