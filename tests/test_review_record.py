@@ -273,3 +273,29 @@ def test_an_anomaly_number_beyond_range_is_a_clear_message(home, conn, capsys, c
     assert code == 2, out
     assert "不存在" in out and "Traceback" not in out and "OverflowError" not in out
     assert conn.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
+
+
+def test_a_change_whose_flagging_was_cut_short_is_flagged_by_the_next_evaluation(tmp_path, monkeypatch):
+    from station.review import log as review_log
+    home = Home(tmp_path / "home").ensure()
+    copy_samples(home)
+    st = Station.open(home)
+    st.ingest(as_of=SAMPLES_AS_OF)
+    aid = st.conn.execute("SELECT id FROM anomalies WHERE rule = 'DEATH_PAID' AND subject = ?", (ID_A,)).fetchone()[0]
+    decide(st.conn, st.cfg, [aid], "confirm", "张三")
+    (home.inbox / "public_security" / "更正.csv").write_text(
+        "公民身份号码,姓名,性别,死亡日期,注销日期,注销原因\n"
+        f"{ID_A},邹淑英,男,2026-01-15,2026-01-20,死亡\n", encoding="utf-8")
+
+    def killed(conn, **kw):
+        raise KeyboardInterrupt          # the process dies after the evaluation committed
+
+    monkeypatch.setattr(review_log, "flag_amount_changes", killed)
+    with pytest.raises(KeyboardInterrupt):
+        st.ingest(as_of=SAMPLES_AS_OF)
+    assert state(st.conn, aid) == "confirmed"              # the evaluation is in, the flag not
+    monkeypatch.undo()
+    st.evaluate(as_of=SAMPLES_AS_OF, kinds=["payments"])  # nothing changes this time…
+    assert state(st.conn, aid) == "in_review"              # …and the missed change is flagged
+    assert [e["action"] for e in history(st.conn, aid)][-1] == "amount_changed"
+    st.close()

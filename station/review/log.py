@@ -28,6 +28,7 @@ The checks in :func:`decide` are the only ones: the CLI and the TUI both call it
 """
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import unicodedata
@@ -48,6 +49,7 @@ from .states import (ACTION_TITLES, ACTIONS, STATE_TITLES, SYSTEM_ACTIONS, allow
 GENESIS = "0" * 64
 META_ENTRIES = "review_log_entries"
 META_HEAD = "review_log_head"
+META_AMOUNTS_CHECKED = "amount_changes_checked_through_event"   # anomaly_events.id
 MAX_LISTED = 20          # failures listed in one error message
 _CHUNK = 500             # ids per IN (...) query
 MAX_ID = 2 ** 63 - 1     # SQLite's INTEGER range
@@ -210,9 +212,10 @@ def history(conn: sqlite3.Connection, anomaly_id: int) -> list[dict]:
     金额已变化."""
     if not 0 < int(anomaly_id) <= MAX_ID:
         return []
-    seal = seal_content(conn)
+    rows = read_entries(conn, "WHERE anomaly_id = ?", (int(anomaly_id),))
+    seal = seal_content(conn) if any(r["body"] is None for r in rows) else None
     out = []
-    for r in read_entries(conn, "WHERE anomaly_id = ?", (int(anomaly_id),)):
+    for r in rows:
         c = recorded(r, seal)
         a = c.get("anomaly") or {}
         legacy = c["legacy"]
@@ -524,61 +527,78 @@ def _bulk_error(failures: list[tuple[int, str]], action: str, total: int) -> Rev
 
 # --------------------------------------------------------------------------- amounts
 
-def _last_recorded_amounts(conn: sqlite3.Connection) -> list[tuple[dict, str | None]]:
-    """Every anomaly that has entries, with the amount its last entry recorded (for a
-    format-1 last entry, the amount the seal recorded)."""
-    seal = seal_content(conn)
+def _changed_amounts(conn: sqlite3.Connection, ids: list[int] | None = None) -> list[tuple[dict, str | None]]:
+    """Every anomaly whose amount differs from the amount its last entry recorded, with
+    that amount (for a format-1 last entry, the amount the seal recorded). The format-2
+    comparison runs in SQL (amounts as two-decimal text, as hashed), so an evaluation
+    pays for the changed anomalies only. ``ids``: only these anomalies."""
+    if ids is not None and not ids:
+        return []
     cols = ", ".join(f"a.{c}" for c in ANOMALY_COLUMNS)
+    among = "" if ids is None else " AND anomaly_id IN (SELECT value FROM json_each(?))"
+    args = () if ids is None else (json.dumps(ids),)
+    last = (f"(SELECT anomaly_id, max(seq) AS seq FROM decisions WHERE anomaly_id IS NOT NULL{among}"
+            " GROUP BY anomaly_id) m JOIN decisions d ON d.seq = m.seq JOIN anomalies a ON a.id = m.anomaly_id")
     out = []
     for r in conn.execute(
-            f"SELECT {cols}, d.body FROM (SELECT anomaly_id, max(seq) AS seq FROM decisions"
-            " WHERE anomaly_id IS NOT NULL GROUP BY anomaly_id) m"
-            " JOIN decisions d ON d.seq = m.seq JOIN anomalies a ON a.id = m.anomaly_id ORDER BY a.id"):
-        row = dict(zip(ANOMALY_COLUMNS, r[:-1]))
-        if r[-1] is None:
+            f"SELECT {cols}, json_extract(d.body, '$.anomaly.amount') FROM {last}"
+            " WHERE d.body IS NOT NULL AND json_valid(d.body)"
+            "   AND json_extract(d.body, '$.anomaly.amount') IS NOT"
+            "       (CASE WHEN a.amount IS NULL THEN NULL ELSE printf('%.2f', a.amount) END)"
+            " ORDER BY a.id", args):
+        out.append((dict(zip(ANOMALY_COLUMNS, r[:-1])), r[-1]))
+    legacy = conn.execute(f"SELECT {cols} FROM {last} WHERE d.body IS NULL ORDER BY a.id", args).fetchall()
+    if legacy:
+        seal = seal_content(conn)
+        for r in legacy:
+            row = dict(zip(ANOMALY_COLUMNS, r))
             pinned = _pinned(seal, row["id"])
-            if pinned is None:
-                continue                    # not sealed yet: nothing to compare with
-            out.append((row, pinned["amount"]))
-            continue
-        try:
-            a = fmt.content({"body": r[-1]}).get("anomaly") or {}
-        except ValueError:
-            continue                        # tampered: verify names it
-        out.append((row, a.get("amount")))
-    return out
+            if pinned is not None and fmt.money(row["amount"]) != pinned["amount"]:
+                out.append((row, pinned["amount"]))    # not sealed yet: nothing to compare with
+    return sorted(out, key=lambda x: x[0]["id"])
 
 
-def flag_amount_changes(conn: sqlite3.Connection) -> list[int]:
+def flag_amount_changes(conn: sqlite3.Connection, *, incremental: bool = False) -> list[int]:
     """After an evaluation: every anomaly whose amount is no longer the amount its last
     entry recorded gets a 金额已变化 entry (old and new amount; a decided anomaly returns
-    to 核查中). Idempotent: a second call finds nothing. Returns the anomalies flagged."""
+    to 核查中). Idempotent: a second call finds nothing. Returns the anomalies flagged.
+
+    ``incremental``: look only at anomalies with an ``amount`` or ``reopened`` event (the
+    rules engine writes one whenever it changes an amount) since the last call, which
+    ``meta`` remembers in the same transaction — so an evaluation whose flagging was cut
+    short by a crash is caught up by the next; without it (or the first time), all."""
     if not _has_body(conn):
         return []
     with write_transaction(conn):
         if _needs_seal(conn):
             _check_head(conn)
             _write_seal(conn)
-        changed = [(row, old) for row, old in _last_recorded_amounts(conn)
-                   if fmt.money(row["amount"]) != old]
-        if not changed:
-            return []
-        _check_head(conn)
-        states = _derive_many(conn, [row["id"] for row, _ in changed])
-        items = []
-        for row, old in changed:
-            st = states[row["id"]]
-            new = fmt.money(row["amount"])
-            items.append({"action": "amount_changed", "reviewer": SYSTEM_REVIEWER,
-                          "note": f"金额由 {_shown(old)} 变为 {_shown(new)}"
-                                  + ("，退回核查中，请重新核查。" if next_state(st.state, "amount_changed") != st.state
-                                     else "。"),
-                          "amount": None, "anomaly": row, "extra": {"previous_amount": old},
-                          "state": next_state(st.state, "amount_changed"), "recovered": st.recovered})
-        _append(conn, items)
-    ids = [row["id"] for row, _ in changed]
-    _log.info("amount changed after a decision: anomalies=%s", ids_text(ids))
-    return ids
+        top = conn.execute("SELECT coalesce(max(id), 0) FROM anomaly_events").fetchone()[0]
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_AMOUNTS_CHECKED,)).fetchone()
+        ids = None
+        if incremental and row and str(row[0]).isdigit():
+            ids = [i for (i,) in conn.execute(
+                "SELECT DISTINCT anomaly_id FROM anomaly_events WHERE id > ? AND event IN ('amount', 'reopened')",
+                (int(row[0]),))]
+        changed = [(r, old) for r, old in _changed_amounts(conn, ids) if fmt.money(r["amount"]) != old]
+        if changed:
+            _check_head(conn)
+            states = _derive_many(conn, [r["id"] for r, _ in changed])
+            items = []
+            for r, old in changed:
+                st = states[r["id"]]
+                new = fmt.money(r["amount"])
+                after = next_state(st.state, "amount_changed")
+                items.append({"action": "amount_changed", "reviewer": SYSTEM_REVIEWER,
+                              "note": f"金额由 {_shown(old)} 变为 {_shown(new)}"
+                                      + ("，退回核查中，请重新核查。" if after != st.state else "。"),
+                              "amount": None, "anomaly": r, "extra": {"previous_amount": old},
+                              "state": after, "recovered": st.recovered})
+            _append(conn, items)
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_AMOUNTS_CHECKED, str(top)))
+    if changed:
+        _log.info("amount changed after a decision: anomalies=%s", ids_text([r["id"] for r, _ in changed]))
+    return [r["id"] for r, _ in changed]
 
 
 def _shown(amount: str | None) -> str:

@@ -234,7 +234,7 @@ class Station:
         after every evaluation; one cut short by a crash is caught up by the next."""
         from ..review.log import ReviewError, flag_amount_changes
         try:
-            return flag_amount_changes(self.conn)
+            return flag_amount_changes(self.conn, incremental=True)
         except ReviewError as e:        # the log's head disagrees: verify names it
             log.warning("amount changes not flagged: %s", type(e).__name__)
             return []
