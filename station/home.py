@@ -42,6 +42,12 @@ Drop each delivery into the sub-folder of the department that sent it:
 无法导入的文件移到 `rejected/`，旁边的 `.原因.txt` 写明原因。原文件逐字节保留，作为证据。
 Applied files move to `processed/YYYY-MM/`; files that cannot be read move to `rejected/`
 with a reason file beside them. Originals are kept byte for byte as evidence.
+
+表头认不准、像是别的部门的文件不会被猜着导入：原样移到 `held/`（待确认），在审核界面「收件」中选中后按 m
+确认文件类型和各列字段再导入（命令行：station pending、station map）。确认时可把新表头写入 rules.yaml，
+下次同样的文件自动导入。`.zip` 中的每个文件各作为一份报送导入；加密或损坏的压缩包移到 `held/` 并写明原因。
+A file the station is not sure of waits in `held/` (待确认) until its kind and columns are
+confirmed (TUI 收件 → m, or `station map`); each file in a `.zip` is a delivery of its own.
 """
 
 

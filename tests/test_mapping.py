@@ -147,7 +147,7 @@ def test_view_masks_ids_and_birth_dates_beside_them(station):
     mv = mapping.view(station, "名单.csv", kind="household_deaths",
                       columns={"证件号": "公民身份号码", "办理时间": "注销日期"})
     shown = " ".join(v for c in mv.columns for v in c.samples)
-    assert ID_A not in shown and "19560101" not in shown and "1956-01-01" not in shown
+    assert ID_A not in shown and "19560101" not in shown and "1956-01-01" not in shown and "1956-**-**" in shown
     assert mv.ready and mv.preview and ID_A not in str(mv.preview[0].values)
     raw = mapping.view(station, "名单.csv", kind="household_deaths",
                        columns={"证件号": "公民身份号码", "办理时间": "注销日期"}, unmasked=True)

@@ -52,8 +52,8 @@ def apply_held(pipeline, held_id: int, rec: Any):
                                    " AND id <> ? ORDER BY id LIMIT 1", (digest, delivery_id)).fetchone()
             if earlier is not None:
                 raise HeldError(f"内容完全相同的文件已作为第 {earlier[0]} 号报送导入，未重复导入。")
-            conn.execute("UPDATE deliveries SET status = ?, resolved_by = ? WHERE id = ?",
-                         (MAPPED, delivery_id, held_id))
+            conn.execute("UPDATE deliveries SET status = ?, resolved_by = ?, kind = ? WHERE id = ?",
+                         (MAPPED, delivery_id, rec.kind.name, held_id))
             conn.execute("UPDATE deliveries SET (container_id, member) = (SELECT container_id, member"
                          " FROM deliveries WHERE id = ?) WHERE id = ?", (held_id, delivery_id))
             conn.execute("UPDATE deliveries SET reason = ? WHERE id = ?",

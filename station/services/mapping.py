@@ -27,7 +27,8 @@ from ..inbox import confirm as confirming, held
 from ..inbox.pipeline import DeliveryResult, Pipeline
 from ..kinds.recognise import HEAD_ROWS, HEADER_SEARCH_ROWS, Recognition, Unrecognised, propose
 from ..kinds.spec import DEPARTMENTS, KINDS, KindSpec
-from ..normalise import FieldError, birth_date_from_id, looks_like_id, mask_id, mask_ids_in_text, normalise_id
+from ..normalise import FieldError, looks_like_id, mask_id, mask_ids_in_text, normalise_id
+from .formatting import mask_account, mask_birth_date, mask_personal
 
 SAMPLES = 3            # sample values shown per column
 PREVIEW_ROWS = 5       # rows shown as they would be applied
@@ -309,7 +310,7 @@ def view(station, ref: str | int | Pending, *, kind: str | KindSpec | None = Non
 def _column_views(cells, chosen, corrected, proposals, spec, data, unmasked) -> list[ColumnView]:
     by_column = {f.column: f for f in spec.fields} if spec else {}
     samples = [list(r[1]) for r in data[:SAMPLES]]
-    births = [_births(r) for r in samples]
+    row_ids = [_row_ids(r) for r in samples]
     out = []
     for i, cell in enumerate(cells):
         col = chosen.get(i)
@@ -324,8 +325,7 @@ def _column_views(cells, chosen, corrected, proposals, spec, data, unmasked) -> 
             reason, confidence = prop.reason, float(prop.confidence)
         else:
             reason, confidence = ("按表头对应。" if col else "没有对应的字段，暂不导入。"), (1.0 if col else 0.0)
-        shown = [_shown(r[i] if i < len(r) else "", f.type if f else None, unmasked, b)
-                 for r, b in zip(samples, births)]
+        shown = [_shown(r[i] if i < len(r) else "", f, unmasked, ids) for r, ids in zip(samples, row_ids)]
         out.append(ColumnView(i, _one_line(cell) or f"（第 {i + 1} 列，无表头）", shown, col,
                               f.header if f else "", reason, confidence, i in corrected,
                               _one_line(cell, None)))
@@ -357,12 +357,11 @@ def _preview(rec, rows: list[tuple[int, list]], unmasked: bool) -> list[PreviewR
             out.append(PreviewRow(row_no, {}, rejected=mask_ids_in_text(str(e)) if not unmasked else str(e)))
             continue
         values = dict(zip(names, mapped))
-        ids = [v for c, v in values.items() if c in fields and fields[c].type == "id" and v]
-        births = {str(birth_date_from_id(i)) for i in ids if birth_date_from_id(i)}
+        ids = {v for c, v in values.items() if c in fields and fields[c].type == "id" and v}
         shown = {}
         for c, f in fields.items():
             if c in rec.columns.values():
-                shown[f.header] = _shown(values.get(c), f.type, unmasked, births)
+                shown[f.header] = _shown(values.get(c), f, unmasked, ids)
         out.append(PreviewRow(row_no, shown))
     return out
 
@@ -372,8 +371,8 @@ def _preview(rec, rows: list[tuple[int, list]], unmasked: bool) -> list[PreviewR
 _LONG_DIGITS = re.compile(r"(?<!\d)\d{9,}(?!\d)")
 
 
-def _births(cells: Sequence[Any]) -> set[str]:
-    """The birth dates (ISO) of the ID numbers among a row's cells."""
+def _row_ids(cells: Sequence[Any]) -> set[str]:
+    """The ID numbers among a row's cells (their birth digits are hidden everywhere)."""
     out = set()
     for c in cells:
         if isinstance(c, str) and looks_like_id(c.strip()):
@@ -381,15 +380,16 @@ def _births(cells: Sequence[Any]) -> set[str]:
                 got = normalise_id(c)
             except FieldError:
                 continue
-            b = birth_date_from_id(got[0]) if got else None
-            if b:
-                out.add(str(b))
+            if got:
+                out.add(got[0])
     return out
 
 
-def _shown(value: Any, field_type: str | None, unmasked: bool, births: set[str]) -> str:
-    """A cell or stored value as the mapping screen shows it: one line, IDs masked, and a
-    date equal to a birth date of the row's IDs masked (it would give the masked digits)."""
+def _shown(value: Any, f, unmasked: bool, ids: set[str]) -> str:
+    """A cell or stored value as the mapping screen shows it (``f``: the field it maps
+    to, if any): one line, and by default masked as everywhere (normalise/privacy.py):
+    IDs, accounts to their last four digits, birth dates to their year, the birth digits
+    of the row's IDs wherever they appear, and any other long run of digits."""
     if value is None:
         return ""
     if isinstance(value, CellTooLong):
@@ -404,19 +404,13 @@ def _shown(value: Any, field_type: str | None, unmasked: bool, births: set[str])
         text = _one_line(value)
     if unmasked:
         return text
-    if field_type == "id" or looks_like_id(text.strip()):
+    if (f is not None and f.type == "id") or looks_like_id(text.strip()):
         return mask_id(text.strip())
-    if births and _as_iso(text) in births:
-        return "****-**-**（出生日期，已遮蔽）"
-    return _LONG_DIGITS.sub(lambda m: mask_id(m.group(0)), mask_ids_in_text(text))
-
-
-def _as_iso(text: str) -> str | None:
-    from ..normalise import parse_date
-    try:
-        return parse_date(text)
-    except (FieldError, ValueError):
-        return None
+    if f is not None and f.type == "account":
+        return mask_account(text)
+    if f is not None and f.column == "birth_date":
+        return mask_birth_date(text)
+    return _LONG_DIGITS.sub(lambda m: mask_id(m.group(0)), mask_personal(text, ids))
 
 
 _CONTROL = dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x200E, 0x200F,

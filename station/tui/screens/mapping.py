@@ -88,6 +88,7 @@ class MappingScreen(Screen):
             yield Static(id="map-head", classes="summary")
             yield Static("各列（↑↓ 选择，Enter 更改对应字段）", classes="section-title")
             yield DataTable(id="map-columns", cursor_type="row", zebra_stripes=True, classes="auto-table")
+            yield Static(id="map-reason", classes="summary")
             yield Static(id="map-problems", classes="summary")
             yield Static("导入预览（前几行，按上面的对应关系，证件号已遮蔽）", classes="section-title")
             yield DataTable(id="map-preview", cursor_type="none", zebra_stripes=True, classes="auto-table")
@@ -160,6 +161,7 @@ class MappingScreen(Screen):
                       plain(c.field_title or "（不导入）", field_style), plain(show(reason)), key=str(c.index))
         if mv.columns:
             t.move_cursor(row=min(max(row, 0), len(mv.columns) - 1))
+            self._show_reason(t.cursor_row)
 
         problems = Text()
         if mv.problems:
@@ -208,6 +210,25 @@ class MappingScreen(Screen):
         self.kind = kind
         self.columns = {}             # the corrections were fields of the other kind
         self.load()
+
+    @on(DataTable.RowHighlighted, "#map-columns")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_reason(event.cursor_row)
+
+    def _show_reason(self, row: int) -> None:
+        """The highlighted column's reason in full (the table cuts it)."""
+        mv = self.view
+        out = Text()
+        if mv is not None and 0 <= row < len(mv.columns):
+            c = mv.columns[row]
+            out.append(f"第 {c.index + 1} 列「", style="dim")
+            out.append_text(plain(c.header, "dim"))
+            out.append("」→ ", style="dim")
+            out.append(c.field_title or "不导入", style="bold")
+            out.append("：", style="dim")
+            out.append_text(plain(c.reason + (f"（把握 {c.confidence:.0%}）" if c.column and not c.corrected else ""),
+                                  "dim", wrap=True))
+        self.query_one("#map-reason", Static).update(out)
 
     @on(DataTable.RowSelected, "#map-columns")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
