@@ -34,6 +34,7 @@ class Limits:
     max_file_mb: int = 1024
     max_columns: int = 500
     max_cell_chars: int = 10000
+    quiet_seconds: int = 5      # a file not seen closed by its writer (polling a share) is taken after this quiet
 
     @property
     def max_bytes(self) -> int:

@@ -81,6 +81,11 @@ class Home:
         return self.root / DB_NAME
 
     @property
+    def work(self) -> Path:
+        """Private snapshots of the deliveries being applied (station.inbox.taking)."""
+        return self.root / ".work"
+
+    @property
     def exports(self) -> Path:
         return self.root / "exports"
 
@@ -96,9 +101,9 @@ class Home:
         """Create the folder layout (owner-only) or raise :class:`HomeError`."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            for d in (self.inbox, *self.kept_folders(), self.exports):
+            for d in (self.inbox, *self.kept_folders(), self.exports, self.work):
                 d.mkdir(mode=0o700, exist_ok=True)
-            for d in (*self.kept_folders(), self.exports):
+            for d in (*self.kept_folders(), self.exports, self.work):
                 os.chmod(d, 0o700)
             for dept in DEPARTMENTS:
                 (self.inbox / dept).mkdir(exist_ok=True)

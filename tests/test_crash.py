@@ -107,7 +107,7 @@ def test_crash_between_commit_and_move_is_finished_not_reapplied(tmp_path, monke
 
     def boom(self, src, dest):
         raise KeyboardInterrupt("killed after commit")
-    monkeypatch.setattr(pl.Pipeline, "_move", boom)
+    monkeypatch.setattr(pl.Pipeline, "_store", boom)
     try:
         st.ingest(evaluate=False)
     except KeyboardInterrupt:

@@ -150,3 +150,157 @@ def test_a_database_linked_onto_a_share_is_refused(tmp_path, monkeypatch):
     with pytest.raises(HomeError, match="数据库文件.*网络文件系统（cifs"):
         Home(root).ensure()
     assert not (tmp_path / "share" / "station.db").exists()
+
+
+# ---------------------------------------------------------------- item 2: what is applied is what is hashed
+
+def death_list(n: int, start: int = 0) -> bytes:
+    """A 公安 death list of ``n`` distinct valid IDs (ending with a line break)."""
+    import datetime as dt
+
+    from station.demo.ids import make_id
+    lines = ["公民身份号码,姓名,性别,死亡日期,注销日期,注销原因"]
+    for i in range(start, start + n):
+        pid = make_id("440303", dt.date(1930, 1, 1) + dt.timedelta(days=i // 50), i % 50 * 2 + 1)
+        lines.append(f"{pid},某{i},男,2026-01-0{i % 9 + 1},2026-02-01,死亡")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def sha(data: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
+
+
+def applied_deaths(station) -> int:
+    return station.conn.execute("SELECT count(*) FROM household_deaths").fetchone()[0]
+
+
+def test_a_link_swapped_in_while_hashing_is_never_what_is_applied(station, monkeypatch, tmp_path):
+    """A symlink to a file outside the inbox renamed over the delivery while it is being
+    hashed: the outside file was applied under the inbox file's hash."""
+    import hashlib
+    inside, outside = death_list(40), death_list(7, start=5000)
+    target = station.home.inbox / "public_security" / "deaths.csv"
+    target.write_bytes(inside)
+    (tmp_path / "outside.csv").write_bytes(outside)
+    link = station.home.inbox / "public_security" / ".swap"
+    link.symlink_to(tmp_path / "outside.csv")
+
+    real_sha256 = hashlib.sha256
+
+    class SwapWhileHashing:
+        def __init__(self, data=b""):
+            self.h = real_sha256(data)
+
+        def update(self, data):
+            if link.is_symlink():
+                os.replace(link, target)          # the swap, in the middle of hashing
+            self.h.update(data)
+
+        def hexdigest(self):
+            return self.h.hexdigest()
+
+    monkeypatch.setattr(hashlib, "sha256", SwapWhileHashing)
+    report = station.ingest(evaluate=False)
+    [result] = [r for r in report.results if r.status == "applied"]
+    assert applied_deaths(station) == 40
+    stored = (station.home.root / result.stored_path).read_bytes()
+    digest = station.conn.execute("SELECT sha256 FROM deliveries WHERE id = ?", (result.delivery_id,)).fetchone()[0]
+    assert stored == inside and digest == sha(inside)
+    assert (tmp_path / "outside.csv").read_bytes() == outside       # never moved or touched
+
+
+def test_rows_appended_while_a_file_is_applied_are_not_applied_under_its_hash(station, monkeypatch):
+    """Five rows appended during the ingest were applied though the ledger's hash did not
+    cover them. Now: exactly the hashed bytes are applied and kept, and the grown file is
+    put back into the inbox to be applied as the new delivery it is."""
+    from station.inbox import pipeline
+    first, more = death_list(3000), death_list(5, start=3000).split(b"\n", 1)[1]
+    target = station.home.inbox / "public_security" / "deaths.csv"
+    target.write_bytes(first)
+    real = pipeline.recognise
+
+    def recognise_then_append(*args, **kwargs):
+        with open(target, "ab") as f:
+            f.write(more)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "recognise", recognise_then_append)
+    [result] = station.ingest(evaluate=False).results
+    assert result.status == "applied" and result.rows_applied == 3000
+    assert applied_deaths(station) == 3000
+    stored = (station.home.root / result.stored_path).read_bytes()
+    digest = station.conn.execute("SELECT sha256 FROM deliveries").fetchone()[0]
+    assert stored == first and digest == sha(first)
+    assert target.read_bytes() == first + more                       # put back, not lost
+    assert result.put_back
+    monkeypatch.setattr(pipeline, "recognise", real)
+    [again] = station.ingest(evaluate=False).results                 # the whole file, next time
+    assert again.status == "applied" and applied_deaths(station) == 3005
+
+
+# ---------------------------------------------------------------- item 1: half-copied files
+
+@pytest.mark.slow
+def test_a_list_copied_slowly_under_station_watch_is_applied_once_and_whole(tmp_path):
+    """A slow USB stick or share: 1,200 deaths written in 6 chunks 2.5 s apart. The watcher
+    took such a file once its size stood still for 1 s and applied the first rows only.
+    Now it is taken when its writer closes it; its chunks end mid-line, so even a watcher
+    that looked too early would find it cut off and wait."""
+    import subprocess
+    import sys
+
+    from station.home import Home
+    home = Home(tmp_path / "home").ensure()
+    data = death_list(1200)
+    step = len(data) // 6 + 7                 # 6 chunks, none ending at a line break
+    chunks = [data[i:i + step] for i in range(0, len(data), step)]
+    assert len(chunks) == 6 and all(not c.endswith(b"\n") for c in chunks[:-1])
+    proc = subprocess.Popen([sys.executable, "-m", "station", "--home", str(home.root), "watch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (home.root / "station.log").exists() and not home.db_path.exists():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        time.sleep(1.0)                       # the watch is set up
+        target = home.inbox / "public_security" / "deaths.csv"
+        with open(target, "wb") as f:
+            for i, chunk in enumerate(chunks):
+                f.write(chunk)
+                f.flush()
+                if i < len(chunks) - 1:
+                    time.sleep(2.5)
+        while target.exists():
+            assert time.monotonic() < deadline + 30, "never taken"
+            time.sleep(0.1)
+        time.sleep(1.0)                       # nothing more happens after it
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0].decode(errors="replace")
+    conn = sqlite3.connect(home.db_path)
+    rows = conn.execute("SELECT status, rows_applied, rows_rejected, sha256, stored_path FROM deliveries").fetchall()
+    deaths = conn.execute("SELECT count(*) FROM household_deaths").fetchone()[0]
+    conn.close()
+    assert [r[:3] for r in rows] == [("applied", 1200, 0)], out
+    assert deaths == 1200
+    assert rows[0][3] == sha(data) and (home.root / rows[0][4]).read_bytes() == data
+
+
+def test_the_watcher_waits_for_a_file_that_is_cut_off_and_fresh(station):
+    """What the watcher hands over is checked once more: a CSV cut mid-line or a workbook
+    without its central directory, written just now, is left in the inbox for later."""
+    from station.inbox import taking
+    csv_file = station.home.inbox / "public_security" / "cut.csv"
+    csv_file.write_bytes(death_list(50)[:-20])
+    xlsx = station.home.inbox / "agency" / "cut.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04" + b"\x00" * 300)
+    report = station.ingest(evaluate=False, wait_for_complete=True)
+    assert report.results == [] and sorted(r.name for r in report.waiting) == ["cut.csv", "cut.xlsx"]
+    assert csv_file.exists() and xlsx.exists()
+    assert station.conn.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+    assert not list(station.home.work.iterdir())            # no snapshot left behind
+    assert taking.looks_complete(SAMPLE_INBOX / "public_security" / "户籍注销人员_1.csv")
+    csv_file.write_bytes(death_list(50))                     # the copy finished
+    [r] = station.ingest(evaluate=False, wait_for_complete=True).results
+    assert r.status == "applied" and r.rows_applied == 50

@@ -23,8 +23,8 @@ async def test_a_large_csv_dropped_while_the_window_is_open_is_applied(home, mon
         await until(pilot, lambda: app.watcher.state.mode in ("watching", "polling"), what="watcher")
         shutil.copyfile(SAMPLE_INBOX / "agency" / "参保人员信息_202610.csv",
                         home.inbox / "agency" / "roster.csv")
-        await until(pilot, lambda: st.conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] > 0,
-                    timeout=30, what="the delivery in the ledger")
+        await until(pilot, lambda: app.data_version > 0 and not app.activity,
+                    timeout=60, what="the delivery applied and shown")
     status, rejected = st.conn.execute("SELECT status, rows_rejected FROM deliveries").fetchone()
     assert (status, rejected) == ("applied", 0)
     st.close()

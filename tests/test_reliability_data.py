@@ -196,7 +196,7 @@ def test_a_failed_move_after_the_commit_says_the_file_was_applied(tmp_path, monk
     def no_space(self, src, dest):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pipeline.Pipeline, "_move", no_space)
+    monkeypatch.setattr(pipeline.Pipeline, "_store", no_space)
     assert main(["--home", str(home.root), "ingest", "--no-evaluate"]) == 3
     err = capsys.readouterr().err
     assert "已导入登记库" in err and "不会重复导入" in err and "磁盘空间已满" in err

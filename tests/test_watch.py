@@ -12,7 +12,7 @@ def run_watcher(station, **kw):
     results = []
     watcher = InboxWatcher(station.home, lambda files: results.extend(
         station.ingest(files, evaluate=False).results), settle_seconds=0.4, rescan_seconds=0.5,
-        tick=0.05, **kw)
+        tick=0.05, **{"quiet_seconds": 1.5, **kw})
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
     return watcher, thread, results
@@ -214,6 +214,8 @@ def test_a_file_failing_for_the_environment_is_retried_with_backoff_not_in_a_loo
     thread.start()
     target = station.home.inbox / "public_security" / "d.csv"
     try:
+        # dropped while watched (its close is seen): a file found by a scan waits the quiet period
+        assert wait_for(lambda: watcher.state.mode == "watching")
         target.write_text(deaths_csv(4), encoding="utf-8")
         time.sleep(4.0)
         # 0.4 + 0.8 + 1.6 + 1.6 … : at most 5 attempts in 4 s, where a hot loop would make hundreds

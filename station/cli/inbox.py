@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from ..services.inbox import DeliveryResult
+from ..services.inbox import LEFT_IN_PLACE_NOTE, PUT_BACK_NOTE, DeliveryResult
 from ..kinds.spec import DEPARTMENTS
 from .common import as_of_arg, console, open_station, plain, say, table_console
 
@@ -59,6 +59,10 @@ def print_result(r: DeliveryResult) -> None:
             extra += "（上次中断，已补完归档）"
     else:
         extra = r.reason or ""
+    if r.put_back:
+        extra += f"  {PUT_BACK_NOTE}"
+    if r.left_in_place:
+        extra += f"  {LEFT_IN_PLACE_NOTE}"
     say(f"[{status}] {r.name}  {extra}")
 
 
@@ -76,6 +80,8 @@ def cmd_ingest(args) -> int:
         say("收件箱中没有待导入的文件。")
     report = station.ingest(files, as_of=args.as_of, evaluate=not args.no_evaluate,
                             on_result=print_result)
+    for r in report.waiting:
+        say(f"[未导入] {r.name}  {r.reason}请稍后再运行 station ingest。")
     counts = {s: sum(1 for r in report.results if r.status == s) for s in STATUS_TITLES}
     if report.results:
         say(f"共 {len(report.results)} 个文件：已导入 {counts['applied']}，"
@@ -89,7 +95,8 @@ def cmd_watch(args) -> int:
     from ..services.inbox import InboxWatcher
     station = open_station(args)
     watcher = InboxWatcher(station.home, lambda files: _apply(station, files, args.as_of),
-                           poll=args.poll, on_error=_watch_error)
+                           poll=args.poll, on_error=_watch_error,
+                           quiet_seconds=station.cfg.limits.quiet_seconds)
     say(f"正在监视 {station.home.inbox}（{'轮询' if args.poll else '实时'}）。按 Ctrl+C 停止。")
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
     thread = threading.Thread(target=watcher.run, name="watcher", daemon=True)
@@ -111,7 +118,7 @@ def _watch_error(e: BaseException) -> None:
 
 
 def _apply(station, files, as_of) -> None:
-    report = station.ingest(files, as_of=as_of, on_result=print_result)
+    report = station.ingest(files, as_of=as_of, on_result=print_result, wait_for_complete=True)
     print_evaluation(report.evaluation)
 
 

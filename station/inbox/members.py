@@ -80,7 +80,7 @@ def unpack(pipeline, path: Path, digest: str, size: int, department: str | None)
     if earlier is not None and (pipeline.home.root / earlier[2]).exists():
         return pipeline._duplicate(path, digest, size, earlier[:2])
     try:
-        zf, infos = _zip.check_archive(path)
+        zf, infos = _zip.check_archive(pipeline.readable(path))
     except _zip.ZipProblem as e:
         reason = held.hold_reason(None, problem_reason(path.name, e))
         delivery_id, stored, _, dept = held.hold(pipeline, path, digest, size, _ZipSource, None, reason,

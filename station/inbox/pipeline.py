@@ -9,6 +9,7 @@ and the move is finished on the next run instead of applying the file twice.
 """
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import os
@@ -28,6 +29,7 @@ from ..formats import UnreadableFile, open_rows
 from ..home import Home
 from ..log import log
 from ..platform import open_nofollow, private_folder, try_lock
+from . import taking
 from ..kinds.mapping import RowMapper, map_rows, row_mapper
 from ..kinds.recognise import HEAD_ROWS, Unrecognised, recognise, sheet_chooser
 from ..kinds.spec import KINDS
@@ -63,6 +65,8 @@ class DeliveryResult:
     stored_path: str | None = None
     seconds: float = 0.0
     recovered: bool = False      # a crash-interrupted move finished now
+    put_back: bool = False       # the original changed after it was taken: it stays in the inbox
+    left_in_place: bool = False  # its folder is read-only: a copy is kept, the original stays
     changed_ids: frozenset[str] | None = None   # the IDs written, if that is all that changed
     members: list["DeliveryResult"] = field(default_factory=list)   # a zip's files (station.inbox.members)
 
@@ -135,30 +139,41 @@ def _safe_name(name: str) -> str:
     return short + tag + suffix
 
 
-@contextmanager
-def _claim(path: Path) -> Iterator[bool]:
-    """An exclusive, non-blocking lock on the file for the time it is processed and moved.
+_NOT_CLAIMED = None
+_UNOPENED = -1
 
-    Yields False when another process holds it, or when the file was moved away (by the
-    process that held it) between our listing and our lock."""
+# A file that looks cut off (see taking.looks_complete) and was written less than this
+# long ago is waited for when the pipeline waits for complete files (the watcher).
+INCOMPLETE_GRACE_SECONDS = 60.0
+
+WAITING_REASON = "文件还在写入或复制中（内容仍在变化，或结尾不完整），暂不导入；写完后会自动导入。"
+PUT_BACK_NOTE = ("文件在导入期间又发生了变化：已导入并归档的是取走时的内容；变化后的文件留在收件箱，"
+                 "会作为一份新的报送再次导入。")
+LEFT_IN_PLACE_NOTE = ("收件箱中该文件所在的文件夹是只读的，原件无法移出：已把副本保存到归档，以后不会再重复处理它。"
+                      "请把该文件夹设为可写（或手动删除原件）。")
+
+
+@contextmanager
+def _claim(path: Path) -> Iterator[int | None]:
+    """The file opened once, without following links, and locked (exclusive, non-blocking)
+    for the time it is processed and stored: everything reads this descriptor.
+
+    Yields None when another process holds it, or when the file was moved away (by the
+    process that held it) between our listing and our lock; ``_UNOPENED`` for a link or
+    something else that cannot be opened (the pipeline says why)."""
     try:
         fd = open_nofollow(path)
     except FileNotFoundError:
-        yield False
+        yield _NOT_CLAIMED
         return
-    except OSError:            # a link or something unopenable: let the pipeline say why
-        yield True
+    except OSError:
+        yield _UNOPENED
         return
     try:
         if not try_lock(fd):
-            yield False
+            yield _NOT_CLAIMED
             return
-        try:
-            here, now = os.fstat(fd), os.lstat(path)
-            same = (here.st_dev, here.st_ino) == (now.st_dev, now.st_ino)
-        except FileNotFoundError:
-            same = False
-        yield same
+        yield fd if taking.still_there(path, fd) else _NOT_CLAIMED
     finally:
         os.close(fd)
 
@@ -176,9 +191,15 @@ class Pipeline:
     """Applies deliveries for one home. Use one instance per thread (it owns ``conn``)."""
 
     def __init__(self, home: Home, cfg: Config, conn: sqlite3.Connection,
-                 on_progress: Progress | None = None):
+                 on_progress: Progress | None = None, *, wait_for_complete: bool = False):
         self.home, self.cfg, self.conn = home, cfg, conn
         self.on_progress = on_progress
+        # The watcher's files: one that looks cut off and was written just now is left
+        # for later (``waiting``). ``station ingest`` takes what it is given.
+        self.wait_for_complete = wait_for_complete
+        self._taken: taking.Taken | None = None
+        self._taking: Path | None = None          # the inbox file that _taken is a snapshot of
+        taking.clear_stale(home.work)
 
     # ------------------------------------------------------------------ public
 
@@ -186,12 +207,29 @@ class Pipeline:
         """Apply one delivery. None when another station process (a second reviewer's
         window, a headless watcher) is taking this file right now, or already took it."""
         started = time.perf_counter()
-        with _claim(Path(path)) as claimed:
-            if not claimed:
+        with _claim(Path(path)) as fd:
+            if fd is _NOT_CLAIMED:
                 return None
-            result = self._process(Path(path))
-        result.seconds = time.perf_counter() - started
+            self._taking = Path(path)
+            try:
+                result = self._process(Path(path), fd)
+            finally:
+                self._discard()
+        if result is not None:
+            result.seconds = time.perf_counter() - started
         return result
+
+    def _discard(self) -> None:
+        if self._taken is not None and self._taken.snapshot is not None:
+            self._taken.snapshot.unlink(missing_ok=True)
+        self._taken = self._taking = None
+
+    def readable(self, path: Path) -> Path:
+        """Where to read ``path`` from: the private snapshot when it is the delivery being
+        taken (never the inbox file again: see station.inbox.taking), else ``path``."""
+        if self._taken is not None and self._taken.snapshot is not None and path == self._taking:
+            return self._taken.snapshot
+        return path
 
     # ------------------------------------------------------------------ steps
 
@@ -210,19 +248,29 @@ class Pipeline:
         except ValueError:
             return str(path)
 
-    def _process(self, path: Path) -> DeliveryResult:
+    def _process(self, path: Path, fd: int) -> DeliveryResult | None:
         name = path.name
         try:
-            st = path.lstat()
-            if not stat.S_ISREG(st.st_mode):   # a link, a pipe, a device: never read or move it
+            st = os.fstat(fd) if fd != _UNOPENED else path.lstat()
+            if fd == _UNOPENED or not stat.S_ISREG(st.st_mode):   # a link, a pipe, a device
                 return DeliveryResult(name, "rejected", reason=(
                     "这不是普通文件（是链接、管道或设备），未读取也未移动。请把真正的文件复制到收件箱。"))
             size = st.st_size
+            if not os.access(path.parent, os.W_OK | os.X_OK) and self._handled_before(path, fd, size):
+                return None      # a read-only folder's file, applied or refused before: said once
             if size > self.cfg.limits.max_bytes:
                 return self._reject(path, None, size, (
                     f"文件大小 {size / 1024 / 1024:.1f} MB 超过上限 {self.cfg.limits.max_file_mb} MB。"
                     "请确认文件是否正确；如确需导入，请在 rules.yaml 的 limits.max_file_mb 中调大上限。"))
-            digest = sha256_of(path)
+            try:
+                self._taken = taking.take(fd, self.home.work, path.suffix)
+            except taking.StillWriting:
+                return DeliveryResult(name, "waiting", reason=WAITING_REASON)
+            snapshot, digest = self._taken.snapshot, self._taken.digest
+            size = self._taken.size
+            if (self.wait_for_complete and not taking.looks_complete(snapshot)
+                    and taking.recently_changed(fd, INCOMPLETE_GRACE_SECONDS)):
+                return DeliveryResult(name, "waiting", reason=WAITING_REASON)
         except OSError as e:
             return DeliveryResult(name, "rejected", reason=f"无法读取文件：{e.strerror}")
 
@@ -237,10 +285,10 @@ class Pipeline:
             return self._duplicate(path, digest, size, twin, waiting=True)
 
         folder_dept = self._department_of(path)
-        if ARCHIVES is not None and ARCHIVES.is_archive(path):     # a zip of files: each its own delivery
+        if ARCHIVES is not None and ARCHIVES.is_archive(snapshot):     # a zip of files: each its own delivery
             return ARCHIVES.unpack(self, path, digest, size, folder_dept)
         try:
-            with open_rows(path, max_bytes=self.cfg.limits.max_bytes,
+            with open_rows(snapshot, max_bytes=self.cfg.limits.max_bytes,
                            max_cell_chars=self.cfg.limits.max_cell_chars,
                            max_columns=self.cfg.limits.max_columns,
                            choose_sheet=sheet_chooser(self.cfg)) as source:
@@ -319,14 +367,13 @@ class Pipeline:
                 (total, writer.applied, writer.rejected_count, skipped, now_iso(), delivery_id))
             if before_commit is not None:
                 before_commit(delivery_id)
-        if dest is not None:
-            self._move(path, dest)
+        kept = self._store(path, dest) if dest is not None else {}
         # A record without an ID (a cremation known by name and birth date) is not about
         # one ID: then the rules look at everything.
         ids = None if writer.ids is None or None in writer.ids else frozenset(writer.ids)
         return DeliveryResult(name, "applied", delivery_id, spec.name, department,
                               writer.applied, writer.rejected_count, skipped, stored_path=stored,
-                              changed_ids=ids)
+                              changed_ids=ids, **kept)
 
     def _applied_before(self, digest: str):
         """(id, original name) of the delivery that applied these bytes, or None."""
@@ -341,7 +388,7 @@ class Pipeline:
                 and spare_core()):
             limits = {"max_bytes": self.cfg.limits.max_bytes, "max_cell_chars": self.cfg.limits.max_cell_chars,
                       "max_columns": self.cfg.limits.max_columns}
-            batches = mapped_batches(path, rec, limits, delivery_id, MAP_BATCH)
+            batches = mapped_batches(self.readable(path), rec, limits, delivery_id, MAP_BATCH)
             try:
                 first = next(batches, None)
             except WorkerUnavailable as e:
@@ -387,9 +434,9 @@ class Pipeline:
                 " status, reason, duplicate_of, received_at)"
                 " VALUES (?, ?, ?, ?, ?, 'duplicate', ?, ?, ?)",
                 (digest, path.name, self._relative(path), stored, size, reason, earlier_id, now_iso()))
-        self._move(path, dest)
+        kept = self._store(path, dest)
         return DeliveryResult(path.name, "duplicate", cur.lastrowid, reason=reason,
-                              duplicate_of=earlier_id, stored_path=stored)
+                              duplicate_of=earlier_id, stored_path=stored, **kept)
 
     def _reject(self, path: Path, digest: str | None, size: int, reason: str) -> DeliveryResult:
         dest = _unique_destination(self.home.rejected, _safe_name(path.name))
@@ -405,8 +452,8 @@ class Pipeline:
         fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(f"文件：{path.name}\n时间：{now_iso()}\n原因：{reason}\n")
-        self._move(path, dest)
-        return DeliveryResult(path.name, "rejected", cur.lastrowid, reason=reason, stored_path=stored)
+        kept = self._store(path, dest)
+        return DeliveryResult(path.name, "rejected", cur.lastrowid, reason=reason, stored_path=stored, **kept)
 
     def _finish_interrupted(self, path: Path, digest: str) -> DeliveryResult | None:
         """A delivery committed to the ledger but not yet moved (the station was killed in
@@ -422,26 +469,88 @@ class Pipeline:
         if row is None or not row[2] or (self.home.root / row[2]).exists():
             return None
         dest = self.home.root / row[2]
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        self._move(path, dest)
+        kept = self._store(path, dest)
         return DeliveryResult(path.name, row[1], row[0], row[3], row[4], row[5] or 0, row[6] or 0,
-                              row[7] or 0, reason=row[8], stored_path=row[2], recovered=True)
+                              row[7] or 0, reason=row[8], stored_path=row[2], recovered=True, **kept)
 
-    def _move(self, src: Path, dest: Path) -> None:
+    def _handled_before(self, path: Path, fd: int, size: int) -> bool:
+        """Whether this file (same place, same bytes) already has a ledger entry: a file in
+        a read-only folder stays where it is after it was applied, duplicated or refused,
+        and must not be copied and reported again on every run."""
+        row = self.conn.execute(
+            "SELECT sha256 FROM deliveries WHERE original_path = ? AND size = ? ORDER BY id DESC LIMIT 1",
+            (self._relative(path), size)).fetchone()
+        return row is not None and (row[0] == "" or row[0] == taking.hash_fd(fd))
+
+    def _store(self, path: Path, dest: Path) -> dict:
+        """Keep the delivery at ``dest`` (after its ledger entry is committed) and let the
+        original go — only if it is still exactly what was taken. Returns the flags of
+        :class:`DeliveryResult` that say what happened to the original."""
+        taken = self._taken
+        if taken is None or taken.snapshot is None or path != self._taking:
+            # never read (too large), or not an inbox original (a held file): the file itself
+            return {"left_in_place": self._move_file(path, dest)}
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        sync_wal(self.home.db_path)                      # see _move_file
+        _rename(taken.snapshot, dest)
+        taken.snapshot = None
+        _owner_only(dest)
+        if not taking.still_there(path, taken.fd):       # moved or replaced meanwhile: not ours to remove
+            return {}
+        if not taking.unchanged(taken):
+            log.warning("a delivery changed after it was taken: the applied bytes are kept, "
+                        "the changed file stays in the inbox")
+            return {"put_back": True}
+        try:
+            os.unlink(path)
+        except OSError as e:
+            if e.errno not in _READ_ONLY:
+                raise
+            return {"left_in_place": True}
+        return {}
+
+    def _move(self, src: Path, dest: Path) -> dict:
+        """Keep ``src`` at ``dest`` once its ledger entry is committed (see :meth:`_store`)."""
+        return self._store(src, dest)
+
+    def _move_file(self, src: Path, dest: Path) -> bool:
+        """Move the file itself; True when its folder is read-only and only a copy could
+        be kept."""
         dest.parent.mkdir(parents=True, exist_ok=True)
         # The ledger entry must reach the disk before the move does: with synchronous=NORMAL
         # a power cut could otherwise keep the move and lose the commit (file in processed/,
         # nothing in the register). A kill alone loses neither.
         sync_wal(self.home.db_path)
+        left = False
         try:
             os.replace(src, dest)
-        except OSError:
-            shutil.move(str(src), str(dest))
-        try:
-            st = os.lstat(dest)
-            # Owner-only, but never through a link, nor on an inode that has other names
-            # (a hard link planted in the inbox must not change the mode of its target).
-            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
-                os.chmod(dest, 0o600)
-        except OSError:
-            pass
+        except OSError as e:
+            if e.errno not in _READ_ONLY:
+                raise
+            shutil.copyfile(src, dest)
+            left = True
+        _owner_only(dest)
+        return left
+
+
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _rename(src: Path, dest: Path) -> None:
+    try:
+        os.replace(src, dest)
+    except OSError as e:
+        if e.errno != errno.EXDEV:                # the home's work folder on another disk
+            raise
+        shutil.move(str(src), str(dest))
+
+
+def _owner_only(dest: Path) -> None:
+    try:
+        st = os.lstat(dest)
+        # Owner-only, but never through a link, nor on an inode that has other names
+        # (a hard link planted in the inbox must not change the mode of its target).
+        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+            os.chmod(dest, 0o600)
+    except OSError:
+        pass

@@ -2,9 +2,20 @@
 
 NOTES.md § Files arriving in a folder: the kernel queue can overflow and drop events,
 PollingObserver dies for good on an OSError, copy tools fire "created" before the copy is
-complete. So: a full scan at start and every ``rescan_seconds``; a file is taken only when
-its size and mtime are unchanged across two checks ``settle_seconds`` apart; a dead
-observer (or a vanished share) is noticed and the observer restarted when it is back.
+complete, and a quiet period is no proof that a copy has finished (a USB stick or a share
+pauses for seconds mid-file). So: a full scan at start and every ``rescan_seconds``; a
+file is taken
+
+- when its writer has closed it (inotify's close-write, watchdog's ``FileClosedEvent``)
+  and its size and mtime have not changed for ``settle_seconds`` since — at once, in
+  practice, so an ordinary drop reaches the queue within two seconds;
+- otherwise (polling a share, or a file found by a scan) only once its size and mtime
+  have been unchanged for ``quiet_seconds`` (several seconds; ``limits.quiet_seconds``).
+
+The pipeline then checks the rest (:mod:`station.inbox.taking`): the bytes did not
+change while they were read, the file's own structure says it is complete, and the
+original is let go only if it did not change until then. A dead observer (or a vanished
+share) is noticed and the observer restarted when it is back.
 
 A file that is still in the inbox after ``process`` (the register or the disk failed:
 database locked, disk full, unreadable file) is retried after ``retry_seconds``, doubling
@@ -42,12 +53,20 @@ class WatcherState:
     last_error: str | None = None    # the last failure, as process() raised it
 
 
+_CLOSED_NOW = -2      # a close event not yet matched with the file's size
+
+
 class _Hints(FileSystemEventHandler):
-    def __init__(self, sink: Callable[[Path], None]):
+    def __init__(self, sink: Callable[[Path], None], closed: Callable[[Path], None]):
         self.sink = sink
+        self.closed = closed
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory:
+            return
+        if event.event_type == "closed":      # closed after writing (not our own reads)
+            p = event.src_path
+            self.closed(Path(p if isinstance(p, str) else p.decode()))
             return
         for attr in ("src_path", "dest_path"):
             p = getattr(event, attr, None)
@@ -63,7 +82,8 @@ class InboxWatcher:
     """
 
     def __init__(self, home: Home, process: Callable[[list[Path]], None], *, poll: bool = False,
-                 settle_seconds: float = 1.0, rescan_seconds: float = 30.0, tick: float = 0.25,
+                 settle_seconds: float = 0.5, quiet_seconds: float = 5.0,
+                 rescan_seconds: float = 30.0, tick: float = 0.25,
                  retry_seconds: float = 5.0, retry_max_seconds: float = 300.0,
                  on_error: Callable[[BaseException], None] | None = None):
         self.home = home
@@ -78,13 +98,17 @@ class InboxWatcher:
         self._next_start = 0.0
         self._start_failures = 0
         self.settle = settle_seconds
+        self.quiet = max(quiet_seconds, settle_seconds)
         self.rescan_every = rescan_seconds
         self.tick = tick
         self.state = WatcherState()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._hints: set[Path] = set()
-        self._seen: dict[Path, tuple[int, int, float]] = {}   # path -> (size, mtime_ns, first seen)
+        self._closed: set[Path] = set()     # closed by their writer since the last tick
+        # path -> (size, mtime_ns, when they last changed, its size when its writer closed
+        # it: None before a close, or once it grew after one — a writer wrote more)
+        self._seen: dict[Path, tuple[int, int, float, int | None]] = {}
         self._observer = None
 
     # ------------------------------------------------------------------ control
@@ -100,6 +124,11 @@ class InboxWatcher:
         with self._lock:
             self._hints.add(path)
 
+    def _closed_hint(self, path: Path) -> None:
+        with self._lock:
+            self._hints.add(path)
+            self._closed.add(path)
+
     def _start_observer(self) -> None:
         self._stop_observer()
         if not self.home.inbox.is_dir():
@@ -111,7 +140,7 @@ class InboxWatcher:
         polling = self.poll or self._inotify_failed
         observer = PollingObserver(timeout=2) if polling else Observer()
         try:
-            observer.schedule(_Hints(self._hint), str(self.home.inbox), recursive=True)
+            observer.schedule(_Hints(self._hint, self._closed_hint), str(self.home.inbox), recursive=True)
             observer.daemon = True
             observer.start()
         except OSError as e:
@@ -202,6 +231,7 @@ class InboxWatcher:
     def _ready(self, now: float) -> list[Path]:
         with self._lock:
             hints, self._hints = self._hints, set()
+            closed, self._closed = self._closed, set()
         kept = [d.resolve() for d in self.home.kept_folders()]
         for p in hints:
             try:
@@ -213,12 +243,16 @@ class InboxWatcher:
             if p in self._backoff and not self._backoff_over(p, now):
                 continue
             if p not in self._seen:
-                self._seen[p] = (-1, -1, now)
+                self._seen[p] = (-1, -1, now, None)
+            if p in closed:
+                size, mtime, changed, _ = self._seen[p]
+                self._seen[p] = (size, mtime, changed, _CLOSED_NOW)
         for p in [p for p, (_, due, _) in self._backoff.items() if due <= now and p not in self._seen]:
             if self._backoff_over(p, now):      # due again, even without a hint
-                self._seen[p] = (-1, -1, now)
+                # It was complete enough to be taken before, and has not changed since.
+                self._seen[p] = (-1, -1, now, _CLOSED_NOW)
         ready = []
-        for p, (size, mtime, first) in list(self._seen.items()):
+        for p, (size, mtime, changed, closed_size) in list(self._seen.items()):
             try:
                 st = p.lstat()
             except OSError:
@@ -228,11 +262,17 @@ class InboxWatcher:
                 del self._seen[p]
                 continue
             sig = (st.st_size, st.st_mtime_ns)
-            if sig == (size, mtime) and now - first >= self.settle:
+            if closed_size == _CLOSED_NOW:
+                closed_size = st.st_size
+            elif closed_size is not None and st.st_size != closed_size:
+                closed_size = None        # written again after the close: wait for the next one
+            # Only the mtime changed after the close (a copy tool setting the original's):
+            # the close still counts, once the file has settled again.
+            settled = sig == (size, mtime)
+            self._seen[p] = (*sig, changed if settled else now, closed_size)
+            if settled and now - changed >= (self.settle if closed_size is not None else self.quiet):
                 ready.append(p)
                 del self._seen[p]
-            elif sig != (size, mtime):
-                self._seen[p] = (sig[0], sig[1], now)
         self.state.waiting = len(self._seen)
         self.state.backing_off = len(self._backoff)
         ready.sort(key=lambda p: (p.stat().st_mtime_ns if p.exists() else 0, str(p)))

@@ -2,9 +2,9 @@
 is imported on first use (watchdog costs every command otherwise)."""
 from __future__ import annotations
 
-from ..inbox.pipeline import DeliveryResult
+from ..inbox.pipeline import LEFT_IN_PLACE_NOTE, PUT_BACK_NOTE, DeliveryResult
 
-__all__ = ["DeliveryResult", "InboxWatcher"]
+__all__ = ["DeliveryResult", "InboxWatcher", "LEFT_IN_PLACE_NOTE", "PUT_BACK_NOTE"]
 
 
 def __getattr__(name: str):

@@ -29,6 +29,7 @@ META_EVALUATED = "evaluated_through_delivery"
 @dataclass
 class IngestReport:
     results: list[DeliveryResult] = field(default_factory=list)
+    waiting: list[DeliveryResult] = field(default_factory=list)   # still being written: left for later
     evaluation: object | None = None      # station.rules.engine.EvaluationResult
 
     @property
@@ -96,15 +97,18 @@ class Station:
 
     def ingest(self, files: Iterable[Path] | None = None, *, as_of: dt.date | None = None,
                evaluate: bool = True, on_result: Callable[[DeliveryResult], None] | None = None,
-               on_progress: Progress | None = None) -> IngestReport:
+               on_progress: Progress | None = None, wait_for_complete: bool = False) -> IngestReport:
         """Apply ``files`` (default: everything in the inbox), then re-run the rules that
         the kinds applied since the last evaluation can change (this run's, and those of
         an earlier run that was killed or ran with ``evaluate=False``).
 
         A disk or database failure raises :class:`StorageError` (Chinese message): the
         file being applied stays in the inbox with nothing of it kept; files before it
-        are applied and reported through ``on_result``."""
-        pipeline = Pipeline(self.home, self.cfg, self.conn, on_progress=on_progress)
+        are applied and reported through ``on_result``. ``wait_for_complete`` (the
+        watcher) leaves a file that looks cut off and was written just now for later; a
+        file still changing is always left (both in ``report.waiting``)."""
+        pipeline = Pipeline(self.home, self.cfg, self.conn, on_progress=on_progress,
+                            wait_for_complete=wait_for_complete)
         report = IngestReport()
         for path in (inbox_files(self.home) if files is None else files):
             last_id = self._last_delivery_id()
@@ -113,6 +117,9 @@ class Station:
             except (sqlite3.Error, OSError) as e:
                 raise self._ingest_failure(Path(path), e, last_id, pipeline._relative(Path(path))) from e
             if result is None:          # another station process has this file
+                continue
+            if result.status == "waiting":
+                report.waiting.append(result)
                 continue
             for r in (result, *result.members):      # a zip, then each file in it
                 report.results.append(r)

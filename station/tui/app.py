@@ -99,7 +99,8 @@ class StationApp(App[None]):
         if self.watch_enabled:
             from ..services.inbox import InboxWatcher
             self.watcher = InboxWatcher(self.station.home, self._apply_delivery, poll=self.poll,
-                                        **self.watcher_options)
+                                        **{"quiet_seconds": self.station.cfg.limits.quiet_seconds,
+                                           **self.watcher_options})
             self.run_watcher()
         if not self.reviewer:
             self.push_screen(ReviewerDialog(), self._set_reviewer)
@@ -172,7 +173,8 @@ class StationApp(App[None]):
         names = [f.name for f in files]
         self.post_message(DeliveryStarted(names))
         try:
-            report = self.station.ingest(files, as_of=self.as_of, on_progress=self._progress)
+            report = self.station.ingest(files, as_of=self.as_of, on_progress=self._progress,
+                                         wait_for_complete=True)
         except Exception as e:   # the watcher must survive a bad delivery
             from ..services.storage import RegisterError
             what = str(e) if isinstance(e, RegisterError) else f"{type(e).__name__}: {e}"
@@ -206,7 +208,7 @@ class StationApp(App[None]):
             if message.error not in self._failed.values():   # the watcher retries: say it once
                 self.notify(message.error, title="导入出错", severity="error", timeout=15)
             self._failed[self._last_started] = message.error
-        else:
+        elif message.report is not None and message.report.results:   # not only files still being written
             self.notify(_report_text(message.report), title="导入完成", timeout=8)
         self._refresh_status()
         self.post_message(DataChanged())
@@ -439,6 +441,11 @@ def _report_text(report) -> str:
         line += f"。拒收：{rejected[0].name}（{rejected[0].reason or ''}）"
     if any(r.status == "held" for r in report.results):
         line += "。有文件待确认：在「收件」中选中后按 m 确认文件类型和字段"
+    from ..services.inbox import LEFT_IN_PLACE_NOTE, PUT_BACK_NOTE
+    for flag, note in (("put_back", PUT_BACK_NOTE), ("left_in_place", LEFT_IN_PLACE_NOTE)):
+        flagged = [r for r in report.results if getattr(r, flag)]
+        if flagged:
+            line += f"。{flagged[0].name}：{note}"
     return line
 
 
