@@ -304,3 +304,73 @@ def test_the_watcher_waits_for_a_file_that_is_cut_off_and_fresh(station):
     csv_file.write_bytes(death_list(50))                     # the copy finished
     [r] = station.ingest(evaluate=False, wait_for_complete=True).results
     assert r.status == "applied" and r.rows_applied == 50
+
+
+# ---------------------------------------------------------------- item 5: a read-only department folder
+
+@pytest.fixture
+def read_only_folder(monkeypatch):
+    """Make a folder behave as read-only for this process (the tests run as root, who may
+    write anywhere): nothing in it can be removed, renamed or created."""
+    import errno
+    folders: list[Path] = []
+    real_access, real_unlink, real_replace, real_rename = os.access, os.unlink, os.replace, os.rename
+
+    def inside(p) -> bool:
+        return any(Path(p).parent == f or Path(p) == f for f in folders)
+
+    def access(p, mode, *a, **k):
+        if Path(p) in folders and mode & os.W_OK:
+            return False
+        return real_access(p, mode, *a, **k)
+
+    def refuse(real):
+        def call(src, *rest, **k):
+            if inside(src):
+                raise PermissionError(errno.EACCES, "Permission denied", str(src))
+            return real(src, *rest, **k)
+        return call
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(os, "unlink", refuse(real_unlink))
+    monkeypatch.setattr(os, "replace", refuse(real_replace))
+    monkeypatch.setattr(os, "rename", refuse(real_rename))
+    return folders.append
+
+
+def test_a_file_in_a_read_only_folder_is_applied_once_copied_once_and_said_once(station, read_only_folder, capsys):
+    from station.cli import main
+    folder = station.home.inbox / "public_security"
+    (folder / "deaths.csv").write_bytes(DEATHS)
+    (folder / "junk.csv").write_text("这不是数据\n", encoding="utf-8")
+    read_only_folder(folder)
+    home = ["--home", str(station.home.root)]
+    assert main(home + ["ingest", "--no-evaluate"]) == 0
+    first = capsys.readouterr().out
+    assert first.count("只读") == 2 and "可写" in first
+    for _ in range(3):                       # every later run, as `station watch` retries
+        assert main(home + ["ingest", "--no-evaluate"]) == 0
+        assert "只读" not in capsys.readouterr().out
+    assert sorted(s for s, _, _ in ledger(station)) == ["applied", "rejected"]
+    kept = [p for p in station.home.processed.rglob("*.csv")] + [
+        p for p in station.home.rejected.iterdir() if p.suffix == ".csv"]
+    assert len(kept) == 2
+    assert (folder / "deaths.csv").read_bytes() == DEATHS         # the original, where it was
+
+
+# ---------------------------------------------------------------- item 22: a column twice
+
+@pytest.mark.parametrize("second", ["公民身份号码", "死亡日期", "身份证号"])
+def test_a_field_given_by_two_columns_is_never_applied_with_one_dropped(station, second):
+    """A second 公民身份号码 or 死亡日期 column was dropped silently (whichever the
+    mapping kept). Now the file is not applied, and the reason names both columns."""
+    header = "公民身份号码,姓名,性别,死亡日期,注销日期,注销原因," + second
+    extra = {"公民身份号码": "110101194001011237", "身份证号": "110101194001011237",
+             "死亡日期": "2025-03-01"}[second]
+    body = "".join(line + "," + extra + "\n" for line in DEATHS.decode().splitlines()[1:])
+    (station.home.inbox / "public_security" / "twice.csv").write_text(header + "\n" + body, encoding="utf-8")
+    [r] = station.ingest(evaluate=False).results
+    assert r.status != "applied" and applied_deaths(station) == 0
+    first_name = "死亡日期" if second == "死亡日期" else "公民身份号码"
+    assert f"第 {header.split(',').index(first_name) + 1} 列「{first_name}」" in r.reason
+    assert f"第 7 列「{second}」" in r.reason

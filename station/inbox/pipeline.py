@@ -178,6 +178,25 @@ def _claim(path: Path) -> Iterator[int | None]:
         os.close(fd)
 
 
+def _given_twice(rec, cfg: Config) -> str | None:
+    """A Chinese reason when two columns of the header are the same field of the kind
+    (公民身份号码 twice, or 身份证号 beside it): mapping would keep one and drop the other
+    without a word."""
+    from ..kinds.recognise import canonical_headers
+    fields = {f.header for f in rec.kind.fields}
+    seen: dict[str, int] = {}
+    for i, canon in enumerate(canonical_headers(rec.header_cells, cfg)):
+        if canon not in fields:
+            continue
+        if canon in seen:
+            j = seen[canon]
+            shown = [_safe_name(str(rec.header_cells[k]))[:40] for k in (j, i)]
+            return (f"第 {j + 1} 列「{shown[0]}」和第 {i + 1} 列「{shown[1]}」都是「{canon}」，"
+                    "无法确定以哪一列为准（确认时指定其中一列，另一列不导入）。")
+        seen[canon] = i
+    return None
+
+
 class _AppliedMeanwhile(Exception):
     """The same bytes were applied by another process between the first duplicate check
     and this delivery's write transaction (rolled back: nothing of it is kept)."""
@@ -306,6 +325,9 @@ class Pipeline:
                                       folder_dept)
                 if not rec.confident:       # never applied on a guess: the clerk confirms first
                     return self._hold(path, digest, size, source, rec, held.hold_reason(rec), folder_dept)
+                twice = _given_twice(rec, self.cfg)
+                if twice:                   # which of the two holds the data? The clerk says
+                    return self._hold(path, digest, size, source, rec, held.hold_reason(None, twice), folder_dept)
                 body = chain((r for r in head if r[0] > rec.header_row), rows)
                 return self._apply(path, digest, size, rec, source, body)
         except _AppliedMeanwhile as e:
