@@ -178,3 +178,21 @@ def test_saved_alias_text_cannot_inject_yaml(station, capsys):
     cfg = load_config(station.home.rules_path)
     from station.config import fold_header
     assert cfg.aliases[fold_header(header)] == "注销日期"
+
+
+def test_a_confirmation_cut_short_before_the_move_is_finished(station, capsys, monkeypatch):
+    from station.inbox.pipeline import Pipeline
+    deliver(station, "public_security/死亡名单.csv", DEATHS)
+    run(station, capsys, "ingest")
+
+    def killed(self, src, dest):
+        raise OSError(5, "simulated crash after the commit")
+    monkeypatch.setattr(Pipeline, "_move", killed)
+    with pytest.raises(OSError):
+        mapping.confirm(station, "死亡名单.csv", columns={"办理时间": "注销日期"}, evaluate=False)
+    monkeypatch.undo()
+    assert (station.home.held / "public_security" / "死亡名单.csv").exists()
+    assert mapping.pending(station) == []                       # applied once; the move finished
+    assert list(station.home.held.rglob("*.csv")) == []
+    assert len(list(station.home.processed.rglob("死亡名单.csv"))) == 1
+    assert station.conn.execute("SELECT count(*) FROM household_deaths").fetchone()[0] == 2

@@ -134,7 +134,7 @@ _PENDING_SQL = ("SELECT d.id, d.original_name, d.original_path, d.stored_path, d
 def pending(station) -> list[Pending]:
     """The held deliveries still waiting, oldest first (a confirmation cut short by a
     crash is finished first)."""
-    confirming.finish_interrupted(Pipeline(station.home, station.cfg, station.conn))
+    confirming.finish_interrupted(station.home, station.conn)
     return [Pending(*r) for r in station.conn.execute(_PENDING_SQL, (held.HELD,)).fetchall()]
 
 
