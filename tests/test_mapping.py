@@ -187,7 +187,7 @@ def test_a_confirmation_cut_short_before_the_move_is_finished(station, capsys, m
 
     def killed(self, src, dest):
         raise OSError(5, "simulated crash after the commit")
-    monkeypatch.setattr(Pipeline, "_move", killed)
+    monkeypatch.setattr(Pipeline, "_store", killed)
     with pytest.raises(OSError):
         mapping.confirm(station, "死亡名单.csv", columns={"办理时间": "注销日期"}, evaluate=False)
     monkeypatch.undo()
