@@ -102,6 +102,7 @@ def test_old_register_opens_verifies_and_keeps_every_decision(fixture, tmp_path,
     code, out = cli(home, capsys, "verify")
     assert code == 0, out
     assert "复核日志完整" in out
+    assert f"其中前 {len(before)} 条由旧版本写入" in out and f"已由第 {len(before) + 1} 条升级记录封存" in out
     # upgraded in place, after a backup beside it named with the old version
     assert raw(home.db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(schema.SCHEMA_VERSION),)]
     [backup] = home.db_path.parent.glob(f"station-schema{old_version}-before-upgrade-*.db")

@@ -181,6 +181,9 @@ def cmd_verify(args) -> int:
     result = verify_chain(station.conn)
     if result.ok:
         say(f"复核日志完整：共 {result.entries} 条记录，哈希链和最近一次写入的登记一致。")
+        if result.legacy_entries:
+            say(f"其中前 {result.legacy_entries} 条由旧版本写入（按旧格式校验，未记录当时的姓名和金额）"
+                + (f"，已由第 {result.legacy_entries + 1} 条升级记录封存。" if result.sealed else "，尚未封存。"))
         say(f"校验值：entries={result.entries} head={result.head}")
         say("请与此前导出的核查台账、月报上打印的校验值核对：记录数相同时校验值应完全一致。")
         return 0
