@@ -307,3 +307,31 @@ def test_a_deleted_old_entry_is_caught_by_the_seal_even_with_meta_forged(old_hom
     conn.close()
     code, out = cli(home, capsys, "verify")
     assert code == 1 and "第 5 条" in out
+
+
+def test_an_upgrade_killed_half_way_leaves_the_old_register(old_home, tmp_path):
+    """SIGKILL after the review log's table was rebuilt, before the commit: the next open
+    finds the old register (nothing half-upgraded) and upgrades it."""
+    import signal
+    import subprocess
+    import sys
+    home, _ = old_home
+    before = dump(home.db_path)
+    child = tmp_path / "child.py"
+    child.write_text(
+        "import os, signal, sys\n"
+        "from station.register import schema\n"
+        "from station.register.db import connect\n"
+        "real = schema._upgrade_decisions\n"
+        "def die(conn):\n"
+        "    real(conn)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "schema._upgrade_decisions = die\n"
+        "connect(sys.argv[1])\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(child), str(home.db_path)], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert dump(home.db_path) == before
+    assert raw(home.db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+    conn = connect(home.db_path)
+    assert schema.register_version(conn) == schema.SCHEMA_VERSION and verify_chain(conn).ok
+    conn.close()
