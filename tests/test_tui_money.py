@@ -108,3 +108,12 @@ def test_monthly_report_has_a_reconciliation_section(loaded_station):
     assert oct_injury[4] == "未到期" and oct_injury[7] == "未到期"   # not due at the month's end
     assert float(rows[("2026-09", "工伤保险")][7]) == 0.0
     assert "三方对账" in render_markdown(data)
+
+
+def test_report_counts_the_money_departments(loaded_station):
+    from station.export.report import build_report
+    month = loaded_station.conn.execute("SELECT substr(min(first_seen), 1, 7) FROM anomalies").fetchone()[0]
+    data = build_report(loaded_station.conn, month, cfg=loaded_station.cfg)
+    [section] = [s for s in data["sections"] if s.title.startswith("三、分部门")]
+    found = {row[0]: row[1] for row in section.rows}
+    assert found["税务"] == 6 and found["财政"] == 4 and found["银行"] == 12
