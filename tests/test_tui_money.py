@@ -117,3 +117,32 @@ def test_report_counts_the_money_departments(loaded_station):
     [section] = [s for s in data["sections"] if s.title.startswith("三、分部门")]
     found = {row[0]: row[1] for row in section.rows}
     assert found["税务"] == 6 and found["财政"] == 4 and found["银行"] == 12
+
+
+def test_exports_show_no_bank_account_in_full(loaded_station, tmp_path):
+    """The review log (CSV, XLSX) and the monthly report (md, html, xlsx) of decided
+    money-side anomalies: no bank account of the data appears whole."""
+    import openpyxl
+    from station.config import load_config
+    from station.export.report import export_report
+    from station.export.review_log import export_review_log
+    from station.review.log import decide
+    conn = loaded_station.conn
+    accounts = {a for (a,) in conn.execute(
+        "SELECT account_no FROM bank_returns UNION SELECT account_no FROM payments WHERE account_no IS NOT NULL")}
+    assert SHARED in accounts
+    ids = [i for (i,) in conn.execute("SELECT id FROM anomalies WHERE rule IN ('SHARED_ACCOUNT', 'BANK_RETURN_MISMATCH')")]
+    decide(conn, load_config(None), ids, "take", "张三")
+    month = conn.execute("SELECT substr(min(first_seen), 1, 7) FROM anomalies").fetchone()[0]
+    texts = []
+    for fmt in ("csv", "xlsx"):
+        r = export_review_log(conn, tmp_path / f"log.{fmt}", fmt=fmt)
+        texts.append(r.path.read_bytes().decode("utf-8-sig") if fmt == "csv" else "\n".join(
+            str(c.value) for ws in openpyxl.load_workbook(r.path).worksheets for row in ws.iter_rows() for c in row))
+    for fmt in ("md", "html", "xlsx"):
+        r = export_report(conn, month, tmp_path / f"report.{fmt}", fmt=fmt, cfg=loaded_station.cfg)
+        texts.append(r.path.read_text(encoding="utf-8") if fmt != "xlsx" else "\n".join(
+            str(c.value) for ws in openpyxl.load_workbook(r.path).worksheets for row in ws.iter_rows() for c in row))
+    assert SHARED[-4:] in texts[0]                    # the masked subject is there
+    for text in texts:
+        assert not [a for a in accounts if a in text]
