@@ -110,7 +110,7 @@ class UnitScreen(StationScreen):
                           text(r.get("status")))
         table.display = True
         self.query_one("#unit-head", Static).update(
-            Text(f"「{query}」找到 {len(results)} 个单位，选择一个后回车。", style="dim"))
+            plain(f"「{self.app.show_text(query)}」找到 {len(results)} 个单位，选择一个后回车。", "dim", wrap=True))
         table.focus()
 
     @on(DataTable.RowSelected, "#unit-results")
