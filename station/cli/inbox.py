@@ -126,7 +126,7 @@ def cmd_status(args) -> int:
     from ..kinds.spec import KINDS
     station = open_station(args)
     st = station.status(recent=args.recent)
-    t = Table(title=f"登记库 {station.home.db_path}")
+    t = Table(title=plain(f"登记库 {station.home.db_path}"))     # a folder name may hold brackets
     t.add_column("类型")
     t.add_column("部门")
     t.add_column("记录数", justify="right")

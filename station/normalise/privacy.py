@@ -70,7 +70,7 @@ def _date_pattern(year: str, month: str, day: str) -> str:
 
 def _ids_in(value: Any, found: set[str]) -> None:
     if isinstance(value, str):
-        if sum(c.isdigit() for c in value) >= 15:
+        if sum(map(str.isdigit, value)) >= 15:
             joined = _GROUP_GAP.sub("", unicodedata.normalize("NFKC", value))
             found.update(m.group(0).upper() for m in _ID_LIKE.finditer(joined))
     elif isinstance(value, dict):
@@ -108,7 +108,15 @@ def mask_personal(text: Any, ids: Iterable[str | None] = ()) -> str:
         return s
     known: set[str] = {i.strip().upper() for i in ids if i}
     _ids_in(s, known)
-    masked = mask_ids_in_text(s)
+    return _mask_text(s, known)
+
+
+def _mask_text(s: str, known: set[str]) -> str:
+    """:func:`mask_personal` once the IDs of the context are known."""
+    digits = sum(map(str.isdigit, s))
+    if digits < 4:                # neither an ID nor a year in it: most names and titles
+        return s
+    masked = mask_ids_in_text(s) if digits >= 15 else s
     for id_number in known:       # a known ID glued into a longer run of digits, too
         if len(id_number) in (15, 18) and id_number in masked.upper():
             masked = re.sub(re.escape(id_number), mask_id(id_number), masked, flags=re.IGNORECASE)
@@ -139,7 +147,7 @@ def mask_value(value: Any, ids: Iterable[str | None] = ()) -> Any:
 
 def _mask(value: Any, ids: set[str]) -> Any:
     if isinstance(value, str):
-        return mask_personal(value, ids)
+        return _mask_text(value, ids)
     if isinstance(value, dict):
         return {k: (_mask_key(k, v, ids)) for k, v in value.items()}
     if isinstance(value, list):
