@@ -353,3 +353,29 @@ def test_a_release_0_1_register_gains_the_money_side(tmp_path):
         assert st.conn.execute("SELECT value FROM meta WHERE key = 'upgraded_from_schema'").fetchone() == ("3",)
     finally:
         st.close()
+
+
+@pytest.mark.parametrize("written, shown", [
+    ("已核实账户6217990399892449556为其子女所有", "已核实账户***************9556为其子女所有"),
+    ("卡号 6217 9903 9989 2449 556 已冻结", "卡号 ***************9556 已冻结"),
+    ("6217-9903-9989-2449", "************2449"),
+    ("票证号34403260112002598979", "票证号34403260112002598979"),     # a 20-digit tax receipt: not an account
+    ("2026-10 2026-11 2026-12 2026-09", "2026-10 2026-11 2026-12 2026-09"),
+    ("2026-10-05 2026-10-06", "2026-10-05 2026-10-06"),
+])
+def test_an_account_written_into_free_text_is_masked(written, shown):
+    from station.normalise.privacy import mask_personal
+    assert mask_personal(written) == shown
+
+
+def test_a_note_naming_an_account_is_masked_in_history(loaded_station, capsys):
+    from station.cli import main
+    [aid] = [i for (i,) in loaded_station.conn.execute(
+        "SELECT id FROM anomalies WHERE rule = 'SHARED_ACCOUNT' ORDER BY id LIMIT 1")]
+    root = str(loaded_station.home.root)
+    assert main(["--home", root, "decide", str(aid), "--action", "note", "--reviewer", "张三",
+                 "--note", "账户 6217990399892449556 为养老院代管"]) == 0
+    capsys.readouterr()
+    assert main(["--home", root, "history", str(aid)]) == 0
+    out = capsys.readouterr().out
+    assert "6217990399892449556" not in out and "***************9556" in out

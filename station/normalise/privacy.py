@@ -34,6 +34,12 @@ ACCOUNT_KEYS = frozenset({"银行账号", "account_no", "account", "bank_account
 # dashes, whatever letters stand around them.
 _ID_LIKE = re.compile(r"(?<!\d)(?:\d{17}[0-9Xx]|\d{15})(?!\d)", re.ASCII)
 _GROUP_GAP = re.compile(r"(?<=\d)[\s\-\u2010-\u2015_·]+(?=\d)")
+# A bank account inside free text: a run of 16 to 19 digits (bank card numbers), or one
+# written in groups of four split by a space or a dash, not part of a longer run. ID
+# numbers are masked before (their digits are no longer a run); 20-digit tax receipt
+# numbers, dates and months stay.
+_ACCOUNT_IN_TEXT = re.compile(
+    r"(?<![\d*])(?:\d{16,19}|\d{4}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?)(?![\d*])", re.ASCII)
 
 
 def mask_birth_date(value: Any) -> str:
@@ -120,6 +126,8 @@ def _mask_text(s: str, known: set[str]) -> str:
     for id_number in known:       # a known ID glued into a longer run of digits, too
         if len(id_number) in (15, 18) and id_number in masked.upper():
             masked = re.sub(re.escape(id_number), mask_id(id_number), masked, flags=re.IGNORECASE)
+    if _ACCOUNT_IN_TEXT.search(masked):       # a bank account written into a note or a raw row
+        masked = _ACCOUNT_IN_TEXT.sub(lambda m: mask_account(m.group(0)), masked)
     return _hide_birth_digits(masked, known)
 
 
