@@ -93,6 +93,21 @@ class Home:
     def rules_path(self) -> Path:
         return self.root / "rules.yaml"
 
+    def is_station(self) -> bool:
+        """Whether this folder is a station's home: it has a register, or the inbox that
+        :meth:`ensure` lays out (a home made before its first delivery)."""
+        return (self.db_path.exists() or self.db_path.is_symlink()
+                or (self.inbox / "README.md").is_file())
+
+    def require(self) -> "Home":
+        """Raise :class:`HomeError` unless this is a station's home: a mistyped ``--home``
+        must never look like an empty, all-clear station (nor create one)."""
+        if not self.is_station():
+            raise HomeError(
+                f"{self.root} 不是监督站的工作目录（其中没有 station.db 和收件箱）。请检查 --home 或 STATION_HOME "
+                f"是否写错；如要新建工作目录，请运行 station init {self.root}，或用 station ingest 导入第一批文件。")
+        return self
+
     def config(self) -> Config:
         """The home's rules.yaml, or the packaged default when the home has none."""
         return load_config(self.rules_path if self.rules_path.exists() else None)

@@ -374,3 +374,62 @@ def test_a_field_given_by_two_columns_is_never_applied_with_one_dropped(station,
     first_name = "死亡日期" if second == "死亡日期" else "公民身份号码"
     assert f"第 {header.split(',').index(first_name) + 1} 列「{first_name}」" in r.reason
     assert f"第 7 列「{second}」" in r.reason
+
+
+# ---------------------------------------------------------------- item 8: a mistyped --home
+
+@pytest.mark.parametrize("command", [["anomalies"], ["status"], ["verify"], ["history", "1"],
+                                     ["evaluate"], ["pending"], ["export", "review-log"], ["check-config"]])
+def test_a_mistyped_home_is_an_error_and_creates_nothing(tmp_path, capsys, command):
+    """`station --home /typo anomalies` printed 没有符合条件的疑点, exited 0 and made a
+    fresh, empty station there: an all-clear for a station that does not exist."""
+    from station.cli import main
+    typo = tmp_path / "stattion"
+    assert main(["--home", str(typo), *command]) != 0
+    err = capsys.readouterr().err
+    assert "不是监督站的工作目录" in err and "station init" in err
+    assert not typo.exists()
+    existing = tmp_path / "empty"            # an existing folder that is no home: left as it was
+    existing.mkdir()
+    assert main(["--home", str(existing), *command]) != 0
+    assert list(existing.iterdir()) == []
+
+
+def test_station_init_creates_a_home_that_every_command_then_opens(tmp_path, capsys):
+    from station.cli import main
+    root = tmp_path / "new-home"
+    assert main(["init", str(root)]) == 0
+    assert "已创建" in capsys.readouterr().out
+    assert (root / "station.db").exists() and (root / "inbox" / "public_security").is_dir()
+    assert main(["--home", str(root), "anomalies"]) == 0
+    assert main(["init", str(root)]) == 0                    # again: says it is there already
+    assert "已是" in capsys.readouterr().out
+
+
+def test_ingest_still_creates_a_home(tmp_path):
+    from station.cli import main
+    assert main(["--home", str(tmp_path / "fresh"), "ingest"]) == 0
+    assert (tmp_path / "fresh" / "station.db").exists()
+
+
+# ---------------------------------------------------------------- item 20: a linked department folder
+
+def link_department(station, tmp_path) -> Path:
+    """public_security/ replaced by a link to a folder elsewhere, with a death list in it."""
+    import shutil
+    elsewhere = tmp_path / "share" / "公安"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "deaths.csv").write_bytes(DEATHS)
+    folder = station.home.inbox / "public_security"
+    shutil.rmtree(folder)
+    folder.symlink_to(elsewhere, target_is_directory=True)
+    return folder
+
+
+def test_a_linked_department_folder_is_named_by_status_not_ignored_silently(station, tmp_path, capsys):
+    from station.cli import main
+    link_department(station, tmp_path)
+    assert station.ingest(evaluate=False).results == []          # never followed
+    assert main(["--home", str(station.home.root), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "public_security" in out and "链接" in out and "不会被导入" in out

@@ -28,3 +28,48 @@ async def test_a_large_csv_dropped_while_the_window_is_open_is_applied(home, mon
     status, rejected = st.conn.execute("SELECT status, rows_rejected FROM deliveries").fetchone()
     assert (status, rejected) == ("applied", 0)
     st.close()
+
+
+async def test_the_inbox_screen_names_a_linked_department_folder(home, tmp_path):
+    from test_delivery import link_department
+    from test_tui_app import screen_text, settle
+    st = Station.open(home)
+    link_department(st, tmp_path)
+    app = StationApp(st, "张三", watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "public_security" in text and "链接" in text
+    st.close()
+
+
+async def test_the_review_station_uses_the_date_of_each_use_not_of_its_start(loaded_station, monkeypatch):
+    """Left open past midnight, days-open were off by one and the palette's review-log
+    export (ending on the start-up day) silently dropped the new day's decisions."""
+    import datetime as real_dt
+
+    from station.tui import app as app_module
+    from station.tui import exports
+
+    class Clock:
+        day = real_dt.date(2026, 12, 7)
+
+    class FakeDate(real_dt.date):
+        @classmethod
+        def today(cls):
+            return Clock.day
+
+    fake_dt = type("dt", (), {"date": FakeDate, "datetime": real_dt.datetime, "timedelta": real_dt.timedelta})
+    monkeypatch.setattr(app_module, "dt", fake_dt)
+    asked = []
+    monkeypatch.setattr(exports, "run", lambda station, what, *, unmasked, today: asked.append(today) or [])
+    app = StationApp(loaded_station, "张三", watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.today == real_dt.date(2026, 12, 7)
+        Clock.day = real_dt.date(2026, 12, 8)            # midnight passes with the window open
+        assert app.today == real_dt.date(2026, 12, 8)
+        app.run_export("review-log")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert asked == [real_dt.date(2026, 12, 8)]

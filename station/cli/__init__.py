@@ -24,6 +24,7 @@ COMMAND_MODULES = [_inbox, _mapping, _anomalies, _review, _export, _backup]
 EPILOG = """常用命令 common commands:
   station                   打开审核界面        open the review station (TUI)
   station demo              生成演示数据并启动  create a demo home and start the station
+  station init DIR          新建工作目录        create a station home in DIR
   station ingest            导入收件箱中的文件  apply everything in inbox/
   station watch             持续监视收件箱      watch inbox/ and apply deliveries as they arrive
   station status            查看登记库和收件记录 register counts and recent deliveries

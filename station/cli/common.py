@@ -62,8 +62,11 @@ class UserError(Exception):
 _opened: list[Station] = []
 
 
-def open_station(args: argparse.Namespace) -> Station:
-    station = Station.open(resolve_home(args.home))
+def open_station(args: argparse.Namespace, *, create: bool = False) -> Station:
+    """The station of ``--home``. Only the commands that take deliveries in (ingest,
+    watch, the review station, init) may ``create`` a home; any other on a folder that is
+    no home fails with a Chinese message and creates nothing."""
+    station = Station.open(resolve_home(args.home), create=create)
     _opened.append(station)
     return station
 

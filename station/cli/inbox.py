@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", type=as_of_arg, metavar="DATE", help="比对基准日（默认今天）")
     p.set_defaults(func=cmd_watch)
 
+    p = sub.add_parser("init", help="新建工作目录  create a station home",
+                       description="在 DIR 新建监督站工作目录：收件箱（各部门子文件夹）、数据库和导出文件夹。"
+                                   "其他命令只打开已有的工作目录，不会因为 --home 写错而新建。")
+    p.add_argument("dir", type=Path, metavar="DIR", help="新工作目录的位置")
+    p.set_defaults(func=cmd_init)
+
     p = sub.add_parser("status", help="登记库数量与最近收件  register counts and recent deliveries")
     p.add_argument("--recent", type=int, default=10, help="显示最近多少条收件记录")
     p.set_defaults(func=cmd_status)
@@ -74,7 +80,7 @@ def print_evaluation(ev) -> None:
 
 
 def cmd_ingest(args) -> int:
-    station = open_station(args)
+    station = open_station(args, create=True)
     files = args.files or None
     if files is None and not station.pending_files():
         say("收件箱中没有待导入的文件。")
@@ -93,7 +99,7 @@ def cmd_ingest(args) -> int:
 
 def cmd_watch(args) -> int:
     from ..services.inbox import InboxWatcher
-    station = open_station(args)
+    station = open_station(args, create=True)
     watcher = InboxWatcher(station.home, lambda files: _apply(station, files, args.as_of),
                            poll=args.poll, on_error=_watch_error,
                            quiet_seconds=station.cfg.limits.quiet_seconds)
@@ -122,6 +128,19 @@ def _apply(station, files, as_of) -> None:
     print_evaluation(report.evaluation)
 
 
+def cmd_init(args) -> int:
+    from ..home import Home
+    home = Home(args.dir.expanduser().resolve())
+    if home.is_station():
+        say(f"{home.root} 已是监督站的工作目录，未作改动。")
+        return 0
+    station = open_station(argparse.Namespace(home=str(home.root)), create=True)
+    station.conn                   # the register, with its schema
+    say(f"已创建工作目录 {home.root}：把各部门的文件放进 {home.inbox} 中对应的子文件夹，"
+        f"然后运行 station --home {home.root}（或 station --home {home.root} ingest）。")
+    return 0
+
+
 def cmd_status(args) -> int:
     from ..kinds.spec import KINDS
     station = open_station(args)
@@ -138,6 +157,8 @@ def cmd_status(args) -> int:
     say(f"收件记录：已导入 {ledger.get('applied', 0)}，重复 {ledger.get('duplicate', 0)}，"
         f"已拒收 {ledger.get('rejected', 0)}，待确认 {ledger.get('held', 0)}；"
         f"收件箱待处理 {len(station.pending_files())} 个文件。")
+    if note := station.links_note():
+        say(f"注意：{note}")
     if st["recent"]:
         t = Table(title="最近收件")
         for col in ("编号", "文件", "类型", "状态", "导入", "拒收", "时间"):

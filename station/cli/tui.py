@@ -7,7 +7,7 @@ import argparse
 def run_tui(args: argparse.Namespace) -> int:
     from ..tui.app import StationApp, reviewer_from_env
     from .common import open_station
-    station = open_station(args)
+    station = open_station(args, create=True)
     reviewer = reviewer_from_env(getattr(args, "reviewer", None))
     app = StationApp(station, reviewer, poll=getattr(args, "poll", False))
     try:

@@ -95,6 +95,22 @@ def inbox_files(home: Home) -> list[Path]:
     return found
 
 
+def inbox_links(home: Home) -> list[str]:
+    """Links (folders or files) in the inbox, relative to it: never followed — a link can
+    lead anywhere — so what they point to is not applied, and the user is told so."""
+    found = []
+    skip = {d.resolve() for d in home.kept_folders()}
+    for dirpath, dirnames, filenames in os.walk(home.inbox):
+        d = Path(dirpath)
+        for n in sorted(dirnames + filenames):
+            p = d / n
+            if p.is_symlink() and not is_ignored(p) and not n.startswith("."):
+                found.append(str(p.relative_to(home.inbox)))
+        dirnames[:] = sorted(n for n in dirnames if not (d / n).is_symlink()
+                             and (d / n).resolve() not in skip and not n.startswith("."))
+    return found
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -46,8 +46,14 @@ class Station:
         self._local = threading.local()
 
     @classmethod
-    def open(cls, home: Home) -> "Station":
-        """Validate rules.yaml and the home folder (raises ConfigError / HomeError)."""
+    def open(cls, home: Home, *, create: bool = True) -> "Station":
+        """Validate rules.yaml and the home folder (raises ConfigError / HomeError).
+        ``create=False``: a folder that is no station's home is a HomeError, and nothing
+        is created in it."""
+        if not create:
+            from ..home import check_local
+            check_local(home.root)        # a home on a share: say that first
+            home.require()
         cfg = home.config()
         from ..rules.engine import rule_settings
         rule_settings(cfg)            # a bad rule parameter fails now, with its line
@@ -94,6 +100,20 @@ class Station:
 
     def pending_files(self) -> list[Path]:
         return inbox_files(self.home)
+
+    def inbox_links(self) -> list[str]:
+        """Links in the inbox (a department folder linked to a share): never followed."""
+        from ..inbox.pipeline import inbox_links
+        return inbox_links(self.home)
+
+    def links_note(self) -> str | None:
+        """What the user must know about links in the inbox (Chinese), or None."""
+        links = self.inbox_links()
+        if not links:
+            return None
+        shown = "、".join(links[:5]) + ("……" if len(links) > 5 else "")
+        return (f"收件箱中的 {shown} 是链接（快捷方式），本站不跟随链接，其中的文件不会被导入。"
+                "请把文件直接复制到收件箱的部门文件夹中。")
 
     def ingest(self, files: Iterable[Path] | None = None, *, as_of: dt.date | None = None,
                evaluate: bool = True, on_result: Callable[[DeliveryResult], None] | None = None,

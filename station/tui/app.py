@@ -76,7 +76,7 @@ class StationApp(App[None]):
         self.station = station
         self.reviewer = (reviewer or "").strip() or None
         self.as_of = as_of
-        self.today = today or dt.date.today()
+        self._today = today           # fixed only by tests; otherwise the date of each use
         self.watch_enabled = watch
         self.poll = poll
         self.watcher_options = watcher_options or {}
@@ -92,6 +92,12 @@ class StationApp(App[None]):
         self._collected = True
 
     # ------------------------------------------------------------------ start / stop
+
+    @property
+    def today(self) -> dt.date:
+        """Today, asked at each use: a window left open past midnight counts days open
+        and ends its exports on the new day."""
+        return self._today or dt.date.today()
 
     def on_mount(self) -> None:
         self.set_interval(IDLE_COLLECT_SECONDS / 2, self._collect_when_idle)

@@ -64,9 +64,9 @@ class InboxScreen(StationScreen):
         rows = deliveries(conn, limit=PAGE, offset=self.row_offset)
         counts = ledger_counts(conn)
         pending = len(self.station.pending_files())
-        deliver(self.app, self.show, rows, counts, pending)
+        deliver(self.app, self.show, rows, counts, pending, self.station.links_note())
 
-    def show(self, rows: list[dict], counts: dict, pending: int) -> None:
+    def show(self, rows: list[dict], counts: dict, pending: int, links: str | None = None) -> None:
         self.rows = rows
         self.app.pending_count = pending
         summary = Text()
@@ -79,6 +79,8 @@ class InboxScreen(StationScreen):
         if counts.get("held"):
             summary.append(f"\n有 {counts['held']} 个文件待确认文件类型和字段：选中后按 m 确认并导入",
                            style="bold magenta")
+        if links:
+            summary.append(f"\n{links}", style="bold yellow")
         if self.row_offset:
             summary.append(f"  （第 {self.row_offset // PAGE + 1} 页）", style="dim")
         self.query_one("#inbox-summary", Static).update(summary)
