@@ -146,3 +146,20 @@ def test_exports_show_no_bank_account_in_full(loaded_station, tmp_path):
     assert SHARED[-4:] in texts[0]                    # the masked subject is there
     for text in texts:
         assert not [a for a in accounts if a in text]
+
+
+async def test_bank_return_detail_highlights_the_differing_field(loaded_station):
+    from textual.widgets import DataTable
+    app = app_for(loaded_station)
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot, rules=("BANK_RETURN_MISMATCH",), search="FF000101692")
+        assert detail.anomaly["subject"] == "FF000101692"
+        styled = {}
+        for table in detail.query(DataTable):
+            if table.row_count and len(table.columns) == 2:           # a record's field / value panel
+                for i in range(table.row_count):
+                    key, value = table.get_row_at(i)
+                    styled[str(key)] = styled.get(str(key)) or ("red" in str(value.style))
+        assert styled.get("户名") is True                              # the bank return's 户名
+        assert styled.get("银行账号") is False and styled.get("处理结果") is False
+        assert "发放与回盘不符之处" in screen_text(app)

@@ -137,11 +137,11 @@ class DetailScreen(Screen):
         if isinstance(evidence, str):
             evidence = {"summary": evidence}
         self.query_one("#detail-summary", Prose).set_text(str(evidence.get("summary") or ""))
-        self._records(evidence.get("records") or [])
+        self._records(evidence.get("records") or [], _differing(evidence))
         self._lists({k: v for k, v in evidence.items() if k not in ("summary", "records")})
         self._history(a.get("events") or [], decisions)
 
-    def _records(self, records: list[dict]) -> None:
+    def _records(self, records: list[dict], differing: frozenset[str] = frozenset()) -> None:
         """Single records side by side (partner record vs register record); kinds with
         many records (payments after the death month) as one table each."""
         by_kind: dict[str, list[dict]] = {}
@@ -174,7 +174,7 @@ class DetailScreen(Screen):
             table.add_column("字段", key="k")
             table.add_column("值", key="v")
             for k, v in fields.items():
-                table.add_row(text(k, "bold"), text(v))
+                table.add_row(text(k, "bold"), text(v, DIFF_STYLE if k in differing else ""))
             # A grid cell does not grow with rows added after mount: size it explicitly.
             table.styles.height = max(1, len(fields))
         for table, recs in list_fills:
@@ -187,7 +187,8 @@ class DetailScreen(Screen):
             table.add_column("来源", key="src")
             for r in recs:
                 fields = r.get("fields") or {}
-                cells = [money_text(fields.get(h)) if h in AMOUNT_HEADERS else text(fields.get(h))
+                cells = [money_text(fields.get(h), DIFF_STYLE if h in differing else "") if h in AMOUNT_HEADERS
+                         else text(fields.get(h), DIFF_STYLE if h in differing else "")
                          for h in headers]
                 table.add_row(*cells, text(f"{r.get('file') or ''}:{r.get('row_no') or ''}", "dim"))
 
@@ -283,6 +284,21 @@ LIST_TITLES = {
     "name_source": "姓名依据", "persons": "收款人员", "serials": "发放流水号", "results": "处理结果",
     "account_no": "银行账号", "unit": "单位", "registered": "已登记", "collections_count": "征收笔数",
 }
+
+
+DIFF_STYLE = "bold red"
+# A field named in the evidence's ``differences`` (BANK_RETURN_MISMATCH: the payment against
+# its bank return), and the fields of the records it is compared with.
+_COMPARED = {"户名": ("户名", "姓名"), "金额": ("金额",), "发放流水号": ("发放流水号",)}
+
+
+def _differing(evidence: dict) -> frozenset[str]:
+    """The record fields to highlight: what differs between a payment and its return."""
+    out: set[str] = set()
+    for d in evidence.get("differences") or []:
+        if isinstance(d, dict) and d.get("field"):
+            out.update(_COMPARED.get(str(d["field"]), (str(d["field"]),)))
+    return frozenset(out)
 
 
 def _shown(value: Any) -> Any:
