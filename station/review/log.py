@@ -154,6 +154,8 @@ def _has_body(conn: sqlite3.Connection) -> bool:
 
 
 def read_entries(conn: sqlite3.Connection, where: str = "", args: Iterable = ()) -> list[dict]:
+    """Rows of the log as dicts of :data:`COLUMNS`, in seq order (``where``: an SQL WHERE
+    clause with ``?`` placeholders for ``args``); ``body`` is None on an older schema."""
     cols = COLUMNS if _has_body(conn) else COLUMNS[:-1] + ("NULL AS body",)
     cur = conn.execute(f"SELECT {', '.join(cols)} FROM decisions {where} ORDER BY seq", tuple(args))
     return [dict(zip(COLUMNS, r)) for r in cur]
