@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from test_rules_support import (delivered_empty, AS_OF, anomalies, deliver, make_id, payment, person, set_param,
+from test_rules_support import (AS_OF, anomalies, deliver, delivered_empty, make_id, payment, person, set_param,
                                 with_rules_yaml)
 
 PENSION = "企业职工基本养老保险"
@@ -379,3 +379,13 @@ def test_a_note_naming_an_account_is_masked_in_history(loaded_station, capsys):
     assert main(["--home", root, "history", str(aid)]) == 0
     out = capsys.readouterr().out
     assert "6217990399892449556" not in out and "***************9556" in out
+
+
+def test_a_credit_code_no_unit_has_is_the_subject_upper_case(station):
+    delivered_empty(station, "contributions_due")
+    deliver(station, "tax_collections", [collected("T1", "2026-08", INJURY, "10.00", code=CODE_B.lower())])
+    assert {k: v["amount"] for k, v in anomalies(station, "COLLECTION_UNMATCHED").items()} == {
+        (CODE_B, "2026-08"): 10.0}
+    # once the unit registers, the collection is its own: assessed nothing → still unmatched, now by 单位编号
+    deliver(station, "units", [unit("U8", CODE_B, "乙公司")])
+    assert list(anomalies(station, "COLLECTION_UNMATCHED")) == [("U8", "2026-08")]
