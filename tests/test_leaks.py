@@ -119,7 +119,8 @@ def test_processed_month_folders_are_owner_only(station, tmp_path):
 
 def test_held_folders_are_owner_only(station):
     d = station.home.inbox / "agency"
-    (d / "无表头.csv").write_text("440303196712219567,崔杨,女,1967-12-21\n", encoding="utf-8")
+    (d / "认不出.csv").write_text("证件,称呼,爱好,日子\n440303196712219567,崔杨,钓鱼,1967-12-21\n",
+                                  encoding="utf-8")
     old = os.umask(0o022)
     try:
         [r] = station.ingest(evaluate=False).results

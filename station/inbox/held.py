@@ -3,14 +3,15 @@
 A file is held instead of applied when recognition is not confident (``Recognition.
 confident`` is False: near spellings, two kinds that fit about as well, another
 department's kind than its folder's), or when no kind fits but the file has a row that
-looks like a header. Nothing of it is applied. The original moves, byte for byte, to
+looks like a header (:func:`best_guess`: the recognition's own judgement). Nothing of it is applied. The original moves, byte for byte, to
 ``inbox/held/<department folder>/`` (so the watcher never takes it again) with a ledger
 entry ``status = 'held'`` naming the kind the station guessed, if any, and why it waits.
 
 A clerk then confirms the kind and the columns (:mod:`station.services.mapping`; the TUI's
 mapping screen or ``station map``). The confirmed file is applied as a delivery of its own
 and the held entry becomes ``mapped`` with ``resolved_by`` pointing at it, in the same
-transaction (:mod:`station.inbox.confirm`). A file that has no header-like row at all is rejected as before.
+transaction (:mod:`station.inbox.confirm`). A file that has no header-like row at all is
+rejected as before.
 """
 from __future__ import annotations
 
@@ -25,22 +26,6 @@ HELD = "held"
 MAPPED = "mapped"
 
 HOLD_ADVICE = "请在「收件」界面选中该文件按 m 确认文件类型和字段后导入（命令行：station pending、station map）。"
-
-
-def header_like(rows: Sequence[tuple[int, list]]) -> bool:
-    """Whether some row among ``rows`` looks like a header: two or more cells of text
-    that are not numbers (a clerk can then say what each column is)."""
-    for _, cells in rows:
-        texts = [c for c in cells if isinstance(c, str) and c.strip()]
-        words = [c for c in texts if not _numeric(c)]
-        if len(words) >= 2:
-            return True
-    return False
-
-
-def _numeric(text: str) -> bool:
-    t = text.strip().replace(",", "").replace(".", "").replace("-", "").replace("/", "")
-    return t.isdigit()
 
 
 def hold_reason(rec: Any, error: str | None = None) -> str:

@@ -198,9 +198,9 @@ def _take(pipeline, tmp: Path, base: str, origin: str, zip_stored: str, size: in
                 rec = recognise(head, cfg, department=department, file_name=base)
                 reason = None if rec.confident else held.hold_reason(rec)
             except Unrecognised as e:
-                if not held.header_like(head):
-                    raise
                 rec = held.best_guess(head, cfg, department, base)
+                if rec is None:            # no row looks like a header: nothing to confirm
+                    raise
                 reason = held.hold_reason(rec, str(e))
             if reason is not None:
                 delivery_id, stored, kind, dept = held.hold(

@@ -334,9 +334,9 @@ class Pipeline:
                 try:
                     rec = recognise(head, self.cfg, department=folder_dept, file_name=name)
                 except Unrecognised as e:
-                    if not held.header_like(head):
-                        raise
                     guess = held.best_guess(head, self.cfg, folder_dept, name)
+                    if guess is None:          # no row looks like a header: nothing to confirm
+                        raise
                     return self._hold(path, digest, size, source, guess, held.hold_reason(guess, str(e)),
                                       folder_dept)
                 if not rec.confident:       # never applied on a guess: the clerk confirms first

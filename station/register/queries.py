@@ -6,7 +6,8 @@ import sqlite3
 from ..kinds.spec import KINDS
 
 LEDGER_COLUMNS = ("id", "original_name", "kind", "department", "status", "rows_applied",
-                  "rows_rejected", "rows_skipped", "received_at", "reason", "stored_path")
+                  "rows_rejected", "rows_skipped", "received_at", "reason", "stored_path",
+                  "member")         # a zip member: its path in the zip (stored_path is the zip)
 
 
 def kind_counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -92,7 +92,7 @@ class InboxScreen(StationScreen):
             kind = KINDS[d["kind"]].title if d.get("kind") in KINDS else ""
             show = self.app.show_text
             t.add_row(text(d["id"]), text(DELIVERY_TITLES.get(status, status), DELIVERY_STYLES.get(status, "")),
-                      text(show(d["original_name"])), text(kind), text(department_title(d.get("department"))),
+                      text(show(_file_name(d))), text(kind), text(department_title(d.get("department"))),
                       text(count(d.get("rows_applied"))),
                       text(count(d.get("rows_rejected")), "red" if d.get("rows_rejected") else ""),
                       text(short_time(d.get("received_at"))), text(show(d.get("reason"))),
@@ -146,7 +146,7 @@ class DeliveryScreen(Screen):
         status = d["status"]
         head.append(f"#{d['id']} ", style="bold")
         show = self.app.show_text
-        head.append_text(plain(show(d["original_name"])))
+        head.append_text(plain(show(_file_name(d))))
         head.append(f"  {DELIVERY_TITLES.get(status, status)}\n", style=DELIVERY_STYLES.get(status, ""))
         kind = KINDS[d["kind"]].title if d.get("kind") in KINDS else "未识别"
         head.append(f"类型 {kind} · 部门 {department_title(d.get('department'))} · "
@@ -181,3 +181,9 @@ class DeliveryScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _file_name(d: dict) -> str:
+    """A ledger row's file: a zip member as ``› path in the zip`` (the zip is its original)."""
+    member = d.get("member")
+    return f"› {member}" if member else d["original_name"] or ""
