@@ -109,7 +109,7 @@ def test_restore_replaces_the_database_and_keeps_the_old_one(reviewed, capsys):
            note="备份之后的决定")
     conn.close()
     assert entries(reviewed.db_path) == 4
-    assert main(["--home", str(reviewed.root), "restore", str(info.path)]) == 0
+    assert main(["--home", str(reviewed.root), "restore", str(info.path), "--yes"]) == 0
     out = capsys.readouterr().out
     assert "已从" in out and "校验值：entries=3" in out and "before-restore" in out
     assert entries(reviewed.db_path) == 3

@@ -433,3 +433,79 @@ def test_a_linked_department_folder_is_named_by_status_not_ignored_silently(stat
     assert main(["--home", str(station.home.root), "status"]) == 0
     out = capsys.readouterr().out
     assert "public_security" in out and "链接" in out and "不会被导入" in out
+
+
+# ---------------------------------------------------------------- item 9: restore is no silent rollback
+
+@pytest.fixture
+def restored_scene(station):
+    """A backup with 3 decisions and the samples' 公安 and 经办 deliveries; after it, one
+    more decision and one more delivery."""
+    from conftest import SAMPLES_AS_OF
+    from station.review.log import decide
+    from station.services.backup import backup
+    copy_samples(station.home, only="public_security")
+    copy_samples(station.home, only="agency")
+    station.ingest(as_of=SAMPLES_AS_OF)
+    ids = [r[0] for r in station.conn.execute("SELECT id FROM anomalies ORDER BY id")]
+    decide(station.conn, station.cfg, ids[:3], "take", "甲")
+    info = backup(station.home.db_path, station.home.root / "backups")
+    decide(station.conn, station.cfg, ids[:1], "note", "乙", note="备份之后的决定")
+    late = station.home.inbox / "civil_affairs" / "火化信息.csv"
+    late.write_bytes((SAMPLE_INBOX / "civil_affairs" / "火化信息.csv").read_bytes())
+    [r] = station.ingest(as_of=SAMPLES_AS_OF).results
+    assert r.status == "applied" and not late.exists()
+    station.close()
+    return station.home, info.path, r
+
+
+def test_restore_says_what_will_be_lost_and_asks_first(restored_scene, capsys, monkeypatch):
+    from station.cli import main
+    home, backup_file, late = restored_scene
+    def state():                               # (SQLite's -wal and -shm come and go with readers)
+        return home.db_path.read_bytes(), sorted(p.name for p in home.root.iterdir() if p.suffix not in (
+            ".db-wal", ".db-shm")), sorted(str(p) for p in home.inbox.rglob("*"))
+    before = state()
+    assert main(["--home", str(home.root), "restore", str(backup_file)]) != 0     # no terminal, no --yes
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "1 条复核记录" in text and "1 份报送" in text and "火化信息.csv" in text
+    assert "--yes" in text
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": "否")
+    assert main(["--home", str(home.root), "restore", str(backup_file)]) != 0     # the user says no
+    assert "未恢复" in capsys.readouterr().out
+    assert state() == before
+
+
+def test_restore_puts_later_deliveries_back_and_verify_tells_of_it(restored_scene, capsys):
+    from station.cli import main
+    home, backup_file, late = restored_scene
+    original = (SAMPLE_INBOX / "civil_affairs" / "火化信息.csv").read_bytes()
+    assert main(["--home", str(home.root), "restore", str(backup_file), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "放回收件箱" in out
+    back = home.inbox / "civil_affairs" / "火化信息.csv"
+    assert back.read_bytes() == original
+    assert not (home.root / late.stored_path).exists()
+    assert main(["--home", str(home.root), "verify"]) == 0
+    out = capsys.readouterr().out
+    assert "从备份" in out and "恢复" in out and "1 条" in out
+    assert main(["--home", str(home.root), "ingest"]) == 0                        # applied again
+    conn = sqlite3.connect(home.db_path)
+    assert conn.execute("SELECT count(*) FROM deliveries WHERE original_name = '火化信息.csv'"
+                        " AND status = 'applied'").fetchone() == (1,)
+    conn.close()
+
+
+def test_an_older_database_copied_over_the_current_one_fails_verify(restored_scene, capsys):
+    import shutil
+
+    from station.cli import main
+    home, backup_file, _ = restored_scene
+    for suffix in ("-wal", "-shm"):
+        Path(f"{home.db_path}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(backup_file, home.db_path)              # a rollback without station restore
+    assert main(["--home", str(home.root), "verify"]) != 0
+    err = capsys.readouterr().err
+    assert "回退" in err and "4 条" in err and "3 条" in err

@@ -45,7 +45,7 @@ def test_everything_the_station_writes_is_owner_only(tmp_path, capsys):
         assert main(["--home", str(home), "backup"]) == 0
         [backup] = (home / "backups").glob("station-backup-*.db")
         gc.collect()        # the connections of the commands above (in this process) are closed
-        assert main(["--home", str(home), "restore", str(backup)]) == 0, capsys.readouterr().err
+        assert main(["--home", str(home), "restore", str(backup), "--yes"]) == 0, capsys.readouterr().err
         # An open connection keeps -wal and -shm on disk for the check.
         conn = sqlite3.connect(home / "station.db")
         conn.execute("SELECT count(*) FROM deliveries").fetchone()

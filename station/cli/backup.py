@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .common import console, say
@@ -19,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="先检查备份文件（数据库完整性、复核日志哈希链），通过后才替换当前数据库；"
                                    "当前数据库保留为 station.db.before-restore-时间。恢复前请关闭审核界面和收件箱监视。")
     p.add_argument("file", type=Path, metavar="FILE", help="station backup 生成的备份文件")
+    p.add_argument("--yes", action="store_true",
+                   help="不询问，直接恢复（供脚本使用）；恢复前仍会列出将丢失的复核记录和报送")
     p.set_defaults(func=cmd_restore)
 
 
@@ -48,15 +51,27 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from ..home import check_local
     from ..log import setup
-    from ..services.backup import restore
+    from ..services.backup import restore_plan, restore_station
+    from .common import UserError
     home = _home(args)
     if not home.root.is_dir():
-        from .common import UserError
         raise UserError(f"工作目录 {home.root} 不存在。请用 --home 指定要恢复到的工作目录。")
     check_local(home.root)
     setup(home.root)
-    info = restore(home.db_path, args.file)
+    plan = restore_plan(home.db_path, args.file)
+    say(plan.describe())
+    if plan.loses_anything and not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError("未恢复：恢复会丢失上面列出的内容，需要确认。确认无误后请加 --yes 再运行。")
+        answer = input("确认恢复？输入“是”继续，其他任何输入取消：").strip().lower()
+        if answer not in ("是", "yes", "y"):
+            say("未恢复，数据库没有改动。")
+            return 1
+    info, put_back = restore_station(home, args.file, plan)
     say(f"已从 {args.file} 恢复数据库（备份已通过完整性检查和复核日志校验）。")
+    if put_back:
+        say(f"备份之后收到的 {len(put_back)} 个文件已放回收件箱，下次导入时会重新导入："
+            + "、".join(put_back[:8]) + ("……" if len(put_back) > 8 else ""))
     if info.kept_as is not None:
         say(f"原数据库保留为 {info.kept_as}。确认恢复无误后可自行删除。")
     say(f"校验值：entries={info.entries} head={info.head}")

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from ..services.anomalies import get_anomaly, masked_anomaly
 from ..services.formatting import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES, mask_personal, rule_title
-from ..services.review import (MAX_ID, ReviewError, chain_head, decide, history, normalise_reviewer,
-                               verify_chain)
+from ..services.review import (MAX_ID, ReviewError, chain_head, decide, head_check, history,
+                               normalise_reviewer, verify_chain)
 from .common import UserError, console, open_station, plain, say, table_console
 
 REVIEWER_ENV = "STATION_REVIEWER"
@@ -179,6 +179,18 @@ def cmd_history(args) -> int:
 def cmd_verify(args) -> int:
     station = open_station(args)
     result = verify_chain(station.conn)
+    rollback = head_check(station)
+    if rollback.restored:
+        r = rollback.restored
+        say(f"注意：本站于 {str(r.get('at', '')).replace('T', ' ')} 用 station restore 从备份「{r.get('from')}」恢复，"
+            f"回退了 {r.get('lost_entries') or 0} 条复核记录"
+            + (f"（恢复前 entries={r['entries_before']} head={r['head_before']}，旧数据库保留为 "
+               "station.db.before-restore-…）" if r.get("entries_before") is not None else "") + "。")
+    if result.ok and not rollback.ok:
+        say(f"复核日志校验失败：{rollback.reason}", err=True)
+        say(f"当前：entries={result.entries} head={result.head}", err=True)
+        say("请保留数据库文件现状，与备份、导出文件和报表上的校验值核对，报告上级。", err=True)
+        return 1
     if result.ok:
         say(f"复核日志完整：共 {result.entries} 条记录，哈希链和最近一次写入的登记一致。")
         if result.legacy_entries:
@@ -193,6 +205,8 @@ def cmd_verify(args) -> int:
         if result.broken_at:
             where += f"（时间 {result.broken_at.replace('T', ' ')}，疑点 #{result.broken_anomaly}）"
         say(where, err=True)
+    if not rollback.ok:
+        say(rollback.reason, err=True)
     say(f"当前：entries={result.entries} head={result.head}", err=True)
     say("复核日志只能由本站追加，不能改动或删除。请保留数据库文件现状，"
         "并与导出文件、报表上的校验值和备份核对，报告上级。", err=True)

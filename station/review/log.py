@@ -41,6 +41,7 @@ from ..log import ids_text, log as _log
 from ..normalise import mask_ids_in_text
 from ..normalise import AMOUNT_LIMIT
 from ..register.db import now_iso, write_transaction
+from . import head as head_file
 from . import entry as fmt
 from .entry import NOT_RECORDED, SYSTEM_REVIEWER
 from .states import (ACTION_TITLES, ACTIONS, STATE_TITLES, SYSTEM_ACTIONS, allowed_actions,
@@ -456,7 +457,9 @@ def seal_legacy(conn: sqlite3.Connection) -> int | None:
             if not _needs_seal(conn):        # another process sealed it meanwhile
                 return None
             _check_head(conn)
-            return _write_seal(conn)
+            seq = _write_seal(conn)
+        head_file.record(conn, *chain_head(conn))
+        return seq
     except (ReviewError, sqlite3.Error) as e:
         _log.warning("review log not sealed now: %s", type(e).__name__)
         return None
@@ -509,6 +512,7 @@ def decide(conn: sqlite3.Connection, cfg: Config, anomaly_ids: list[int], action
                           "anomaly": found[aid], "state": next_state(st.state, action),
                           "recovered": amount if action == "rectify" else st.recovered})
         seqs = _append(conn, items)
+    head_file.record(conn, *chain_head(conn))           # the head outside the database too (station.review.head)
     # Anomaly ids and the action only: no reviewer, no note (station/log.py).
     _log.info("decision seq=%d-%d action=%s anomalies=%s", seqs[0], seqs[-1], action, ids_text(ids))
     return seqs
@@ -599,6 +603,7 @@ def flag_amount_changes(conn: sqlite3.Connection, *, incremental: bool = False) 
             _append(conn, items)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_AMOUNTS_CHECKED, str(top)))
     if changed:
+        head_file.record(conn, *chain_head(conn))
         _log.info("amount changed after a decision: anomalies=%s", ids_text([r["id"] for r, _ in changed]))
     return [r["id"] for r, _ in changed]
 

@@ -261,3 +261,122 @@ def restore(db_path: Path, source: Path) -> BackupInfo:
 
 def list_backups(folder: Path) -> list[Path]:
     return sorted(Path(folder).glob(f"{BACKUP_PREFIX}*.db"))
+
+
+# ---------------------------------------------------------------- restoring a whole station
+
+@dataclass
+class RestorePlan:
+    """What restoring ``source`` over the current database loses (issue 17: a restore is
+    never a silent rollback)."""
+    decisions_lost: int = 0
+    decisions_first: str | None = None          # time of the first decision lost
+    decisions_last: str | None = None
+    deliveries_lost: list[dict] | None = None   # ledger rows after the backup
+    backup_latest: str | None = None            # the latest time recorded in the backup
+
+    @property
+    def loses_anything(self) -> bool:
+        return bool(self.decisions_lost or self.deliveries_lost)
+
+    def describe(self) -> str:
+        """Chinese: what will be lost, with dates."""
+        if not self.loses_anything:
+            return "当前数据库中没有比备份更新的复核记录或报送，恢复不会丢失任何内容。"
+        parts = []
+        if self.decisions_lost:
+            parts.append(f"{self.decisions_lost} 条复核记录（{_when(self.decisions_first)} 至 "
+                         f"{_when(self.decisions_last)}），恢复后需要重新录入")
+        rows = self.deliveries_lost or []
+        if rows:
+            names = "、".join(r["original_name"] for r in rows[:8]) + ("……" if len(rows) > 8 else "")
+            parts.append(f"{len(rows)} 份报送（收件时间 {_when(rows[0]['received_at'])} 至 "
+                         f"{_when(rows[-1]['received_at'])}：{names}），其原件将放回收件箱并重新导入")
+        latest = f"备份中最新的记录时间是 {_when(self.backup_latest)}。" if self.backup_latest else ""
+        return "恢复将回退到备份时的状态，丢失此后的：" + "；".join(parts) + "。" + latest
+
+
+def _when(iso: str | None) -> str:
+    return (iso or "未知").replace("T", " ")
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+
+
+def restore_plan(db_path: Path, source: Path) -> RestorePlan:
+    """Compare the backup ``source`` with the current database (neither is changed)."""
+    db_path, source = Path(db_path), Path(source).expanduser()
+    plan = RestorePlan(deliveries_lost=[])
+    if not db_path.exists() or not source.is_file():
+        return plan
+    try:
+        old = _read_only(source)
+        try:
+            top_seq = old.execute("SELECT coalesce(max(seq), 0) FROM decisions").fetchone()[0]
+            top_id = old.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+            plan.backup_latest = old.execute(
+                "SELECT max(t) FROM (SELECT max(at) AS t FROM decisions UNION ALL"
+                " SELECT max(received_at) FROM deliveries)").fetchone()[0]
+        finally:
+            old.close()
+        cur = _read_only(db_path)
+        try:
+            plan.decisions_lost, plan.decisions_first, plan.decisions_last = cur.execute(
+                "SELECT count(*), min(at), max(at) FROM decisions WHERE seq > ?", (top_seq,)).fetchone()
+            cur.row_factory = sqlite3.Row
+            plan.deliveries_lost = [dict(r) for r in cur.execute(
+                "SELECT id, original_name, original_path, stored_path, status, received_at FROM deliveries"
+                " WHERE id > ? ORDER BY id", (top_id,))]
+        finally:
+            cur.close()
+    except sqlite3.DatabaseError:
+        pass                       # restore's own checks say what is wrong with either file
+    return plan
+
+
+def restore_station(home, source: Path, plan: RestorePlan) -> tuple[BackupInfo, list[str]]:
+    """Restore ``source`` (see :func:`restore`), put the originals of the deliveries it
+    loses back into the inbox, and record the rollback in the review log's head file
+    (station.review.head), deliberately. Returns the restore's info and the inbox paths
+    of the files put back."""
+    from ..review import head
+    before = head.read(head.path_for(home.db_path))
+    info = restore(home.db_path, source)
+    put_back = _put_back(home, plan.deliveries_lost or [])
+    head.write(head.path_for(home.db_path), info.entries, info.head, restored={
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S"), "from": Path(source).name,
+        "entries_before": before["entries"] if before else None,
+        "head_before": before["head"] if before else None,
+        "lost_entries": plan.decisions_lost, "deliveries_put_back": len(put_back)})
+    log.info("restore: %d decisions lost, %d deliveries put back into the inbox", plan.decisions_lost,
+             len(put_back))
+    return info, put_back
+
+
+def _put_back(home, rows: list[dict]) -> list[str]:
+    """Move each kept original (once: a zip's members share their zip) back to where it
+    was delivered in the inbox, never over another file."""
+    done, out = set(), []
+    inbox = home.inbox.resolve()
+    for r in rows:
+        stored = r.get("stored_path")
+        if not stored or stored in done:
+            continue
+        done.add(stored)
+        src = home.root / stored
+        if not src.is_file() or src.is_symlink():
+            continue
+        dest = (home.inbox / (r.get("original_path") or r["original_name"])).resolve()
+        if inbox not in dest.parents:             # a path from the ledger never leaves the inbox
+            dest = home.inbox / Path(r["original_name"]).name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        stem, suffix = dest.stem, dest.suffix
+        n = 2
+        while dest.exists() or dest.is_symlink():
+            dest = dest.with_name(f"{stem} ({n}){suffix}")
+            n += 1
+        os.replace(src, dest)
+        Path(f"{src}.reason.txt").unlink(missing_ok=True)
+        out.append(str(dest.relative_to(home.inbox)))
+    return out
