@@ -509,3 +509,47 @@ def test_an_older_database_copied_over_the_current_one_fails_verify(restored_sce
     assert main(["--home", str(home.root), "verify"]) != 0
     err = capsys.readouterr().err
     assert "回退" in err and "4 条" in err and "3 条" in err
+
+
+# ---------------------------------------------------------------- item 24: space after large replacements
+
+def one_row_many_times(home, rows: int) -> None:
+    (home.inbox / "agency" / "p.csv").write_text(
+        "公民身份号码,姓名,参保状态\n" + "440303196106231371,张三,退休\n" * rows, encoding="utf-8")
+
+
+def file_pages(db_path) -> tuple[int, int]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return tuple(conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "freelist_count"))
+    finally:
+        conn.close()
+
+
+def test_a_large_delivery_of_one_repeated_row_leaves_no_register_of_free_pages(station, monkeypatch):
+    """200 MB of one repeated row left station.db at 264 MB, nearly all free pages."""
+    monkeypatch.setattr(db, "RECLAIM_MIN_BYTES", 1 << 20)
+    one_row_many_times(station.home, 120_000)
+    [r] = station.ingest(evaluate=False).results
+    assert r.status == "applied" and station.conn.execute("SELECT count(*) FROM persons").fetchone() == (1,)
+    pages, free = file_pages(station.home.db_path)
+    assert free < pages * 0.25, (pages, free)
+    assert station.conn.execute("PRAGMA auto_vacuum").fetchone() == (2,)          # incremental
+
+
+def test_a_register_made_before_incremental_vacuum_is_converted_once(tmp_path, monkeypatch):
+    from station.home import Home
+    from station.services.station import Station
+    monkeypatch.setattr(db, "RECLAIM_MIN_BYTES", 1 << 20)
+    home = Home(tmp_path / "old").ensure()
+    old = sqlite3.connect(home.db_path)          # as an older release made it: no auto_vacuum
+    old.execute("CREATE TABLE placeholder (x)")
+    old.close()
+    st = Station.open(home)
+    assert st.conn.execute("PRAGMA auto_vacuum").fetchone() == (0,)
+    one_row_many_times(home, 120_000)
+    st.ingest(evaluate=False)
+    assert st.conn.execute("PRAGMA auto_vacuum").fetchone() == (2,)
+    pages, free = file_pages(home.db_path)
+    assert free < pages * 0.25, (pages, free)
+    st.close()

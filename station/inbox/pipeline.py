@@ -34,7 +34,7 @@ from ..kinds.mapping import RowMapper, map_rows, row_mapper
 from ..kinds.recognise import HEAD_ROWS, Unrecognised, recognise, sheet_chooser
 from ..kinds.spec import KINDS
 from ..register.apply import RowWriter, build_deferred_indexes
-from ..register.db import now_iso, sync_wal, write_transaction
+from ..register.db import now_iso, reclaim_space, sync_wal, write_transaction
 from . import held
 from .worker import WORKER_MIN_BYTES, WorkerUnavailable, fewer_collections, mapped_batches, spare_core
 
@@ -445,8 +445,13 @@ class Pipeline:
     def finish(self) -> list[str]:
         """After the last file: build the indexes that bulk loads deferred (see
         :mod:`station.register.apply`; a rule evaluation would build them otherwise);
-        their names."""
-        return build_deferred_indexes(self.conn)
+        their names. Then free pages go back to the disk, when a delivery replaced much
+        of what it wrote (station.register.db.reclaim_space)."""
+        built = build_deferred_indexes(self.conn)
+        freed = reclaim_space(self.conn)
+        if freed:
+            log.info("register: %.1f MB of free pages given back to the disk", freed / 2**20)
+        return built
 
     def _processed_folder(self) -> Path:
         return private_folder(self.home.processed / time.strftime("%Y-%m"))

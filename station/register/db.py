@@ -61,6 +61,9 @@ def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # A new register frees the pages of replaced rows on request (reclaim_space);
+        # only possible before its first table (an older one is converted by a VACUUM).
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         _set_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -92,6 +95,37 @@ def _close_quietly(conn: sqlite3.Connection | None) -> None:
             conn.close()
         except sqlite3.Error:
             pass
+
+
+# Free pages are given back to the disk when they are at least this much, and at least
+# RECLAIM_SHARE of the file: a large delivery that replaced most of what it wrote (one row
+# repeated a million times) must not leave the register at ten times its size.
+RECLAIM_MIN_BYTES = 64 * 1024 * 1024
+RECLAIM_SHARE = 0.25
+
+
+def reclaim_space(conn: sqlite3.Connection) -> int:
+    """Give free pages back to the disk (after a large delivery; outside any transaction).
+    A register from before incremental vacuum is converted once, by a VACUUM (a copy of
+    the database: it needs as much free disk and takes a while, once). Returns the bytes
+    freed; 0 when there was too little to bother, or the register was busy (next time)."""
+    size, pages, free = (conn.execute(f"PRAGMA {p}").fetchone()[0]
+                         for p in ("page_size", "page_count", "freelist_count"))
+    if free * size < RECLAIM_MIN_BYTES or free < pages * RECLAIM_SHARE:
+        return 0
+    try:
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            conn.execute("VACUUM")
+        else:
+            # executescript steps the pragma to its end: execute() frees one page a call.
+            conn.executescript("PRAGMA incremental_vacuum;")
+    except sqlite3.OperationalError as e:
+        if storage_kind(e) in ("locked", "full"):
+            return 0                  # another program reads or writes; or no room to copy
+        raise
+    after = conn.execute("PRAGMA page_count").fetchone()[0]
+    return max(0, pages - after) * size
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:
