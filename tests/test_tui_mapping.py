@@ -124,3 +124,23 @@ async def test_a_file_that_is_not_ready_is_not_applied(station):
         await settle(pilot)
         assert isinstance(app.screen, MappingScreen)
     assert station.conn.execute("SELECT count(*) FROM deliveries WHERE status = 'applied'").fetchone()[0] == 0
+
+
+async def test_a_held_file_can_be_refused(station):
+    held = held_file(station)
+    app = app_for(station)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("m")
+        await mapping_ready(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press(*"wrong")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen), what="back in 收件")
+        await settle(pilot)
+    status, reason = station.conn.execute("SELECT status, reason FROM deliveries WHERE id = ?",
+                                          (held.delivery_id,)).fetchone()
+    assert status == "rejected" and reason.startswith("经办人拒收：wrong")
+    assert [p.name for p in station.home.rejected.iterdir() if p.suffix == ".csv"] == ["火化.csv"]

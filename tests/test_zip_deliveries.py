@@ -189,3 +189,19 @@ def test_a_run_cut_short_resumes_the_zip_without_applying_twice(station, monkeyp
     assert station.conn.execute("SELECT count(*) FROM deliveries WHERE status = 'applied'").fetchone()[0] == 2
     assert station.conn.execute("SELECT count(*) FROM deliveries WHERE status = 'unpacked'").fetchone()[0] == 1
     assert [p.name for p in station.home.processed.rglob("*.zip")] == ["a.zip"]
+
+
+def test_a_held_zip_can_be_refused_with_a_reason(station, capsys):
+    data = encrypted(make_zip({"agency/参保人员.csv": ROSTER}))
+    drop(station, "agency/加密.zip", data)
+    station.ingest(evaluate=False)
+    code = main(["--home", str(station.home.root), "map", "加密.zip", "--reject", ""])
+    assert code == 2 and "请写明拒收原因" in capsys.readouterr().err
+    code = main(["--home", str(station.home.root), "map", "加密.zip", "--reject", "已请对方发送不加密的压缩包"])
+    assert code == 0 and "已拒收" in capsys.readouterr().out
+    assert mapping.pending(station) == []
+    [kept] = [p for p in station.home.rejected.iterdir() if p.suffix == ".zip"]
+    assert kept.read_bytes() == data
+    assert "已请对方发送不加密的压缩包" in kept.with_name(kept.name + ".reason.txt").read_text(encoding="utf-8")
+    status, reason = station.conn.execute("SELECT status, reason FROM deliveries").fetchone()
+    assert status == "rejected" and reason.startswith("经办人拒收：已请对方发送不加密的压缩包")

@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-aliases", action="store_true",
                    help="把这些表头写入 rules.yaml 作为别名，下次同样的文件自动导入")
     p.add_argument("--dry-run", action="store_true", help="只显示识别建议和预览，不导入")
+    p.add_argument("--reject", metavar="原因",
+                   help="不导入，拒收这个待确认文件（移到 rejected/，记下原因），如加密的压缩包、错发的文件")
     p.add_argument("--as-of", type=as_of_arg, metavar="DATE", help="比对基准日（默认今天）")
     p.set_defaults(func=cmd_map)
 
@@ -60,6 +62,14 @@ def cmd_map(args) -> int:
     from ..services.mapping import MappingError, confirm, view
     from ..services.aliases import AliasError
     station = open_station(args)
+    if args.reject is not None:
+        from ..services.mapping import reject
+        try:
+            where = reject(station, args.file, args.reject)
+        except MappingError as e:
+            raise UserError(str(e)) from None
+        say(f"已拒收，文件移到 {where}。")
+        return 0
     columns = _columns(args.column)
     try:
         mv = view(station, args.file, kind=args.kind, columns=columns)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..formats import open_rows
 from ..platform import open_nofollow, try_lock
+from ..register.db import now_iso, write_transaction
 from .held import HELD, MAPPED
 from .pipeline import _AppliedMeanwhile, sha256_of
 
@@ -102,3 +103,31 @@ def _digest(fd: int) -> str:
     while chunk := os.read(fd, 1 << 20):
         h.update(chunk)
     return h.hexdigest()
+
+
+def reject_held(home, conn, held_id: int, why: str) -> str:
+    """A clerk refuses a held file (not a delivery to import: a wrong file, an encrypted
+    zip the partner will send again): the held entry becomes ``rejected`` with the
+    clerk's reason and the file moves to ``rejected/`` with a reason note. Where it lies now."""
+    from .pipeline import _safe_name, _unique_destination
+    row = conn.execute("SELECT status, stored_path, original_name, reason FROM deliveries WHERE id = ?",
+                       (held_id,)).fetchone()
+    if row is None or row[0] != HELD:
+        raise HeldError(f"第 {held_id} 号报送不在待确认列表中（可能已经确认导入）。请运行 station pending 查看。")
+    src = home.root / row[1]
+    dest = _unique_destination(home.rejected, _safe_name(row[2]))
+    stored = str(dest.relative_to(home.root))
+    reason = f"经办人拒收：{why.strip()}（原为待确认：{row[3] or ''}）"
+    with write_transaction(conn):
+        now = conn.execute("SELECT status FROM deliveries WHERE id = ?", (held_id,)).fetchone()
+        if now is None or now[0] != HELD:
+            raise HeldError(f"第 {held_id} 号报送已由他人处理。")
+        conn.execute("UPDATE deliveries SET status = 'rejected', reason = ?, stored_path = ? WHERE id = ?",
+                     (reason, stored, held_id))
+    fd = os.open(dest.with_name(dest.name + ".reason.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"文件：{row[2]}\n时间：{now_iso()}\n原因：{reason}\n")
+    if src.is_file():
+        os.replace(src, dest)
+        os.chmod(dest, 0o600)
+    return stored

@@ -459,3 +459,15 @@ def confirm(station, ref: str | int | Pending, *, kind: str | KindSpec | None = 
         if kinds:
             out.evaluation = station._evaluate_logged(as_of, kinds, through)
     return out
+
+
+def reject(station, ref: str | int | Pending, why: str) -> str:
+    """Refuse a held file with the clerk's reason (required): it moves to rejected/ and
+    leaves the list. Where it lies now (relative to the home)."""
+    if not (why or "").strip():
+        raise MappingError("请写明拒收原因（例如：不是本站需要的文件、请对方重新报送）。")
+    p = ref if isinstance(ref, Pending) else find_pending(station, ref)
+    try:
+        return confirming.reject_held(station.home, station.conn, p.id, why)
+    except confirming.HeldError as e:
+        raise MappingError(str(e)) from None

@@ -4,7 +4,8 @@ Opened from 收件 (``m`` on a 待确认 row). Shows the kind the station propos
 column's header, sample values (ID numbers masked; Ctrl+U shows them) and the field it
 maps to with the reason, what is still missing, and the first rows as they would be
 applied. ``k`` picks the kind, Enter on a column picks its field (or 不导入), ``s`` turns
-saving the new header spellings as aliases on or off, ``a`` applies. All the work is done
+saving the new header spellings as aliases on or off, ``a`` applies, ``x`` refuses the file
+(with a reason; it moves to rejected/). All the work is done
 by :mod:`station.services.mapping` in thread workers.
 """
 from __future__ import annotations
@@ -69,6 +70,7 @@ class MappingScreen(Screen):
         Binding("enter", "field", "更改字段", show=False),
         Binding("s", "toggle_aliases", "保存别名开/关", id="map-aliases"),
         Binding("a", "apply", "确认导入", id="map-apply"),
+        Binding("x", "reject", "拒收", id="map-reject"),
         Binding("escape,backspace", "back", "返回"),
     ]
 
@@ -300,6 +302,35 @@ class MappingScreen(Screen):
         for note in done.alias_notes:
             line += "。" + note
         self.app.notify(line, title="已确认并导入", timeout=10)
+        self.app.post_message(DataChanged())
+        self.app.pop_screen()
+
+    def action_reject(self) -> None:
+        """Refuse the file (a wrong file, an encrypted zip): it moves to rejected/."""
+        if self.applying:
+            return
+        from .dialogs import TextDialog
+        self.app.push_screen(TextDialog("拒收这个文件", "不导入，文件移到 rejected/。请写明原因（如：错发的文件，已请对方重新报送）。"),
+                             self._reject_reason)
+
+    def _reject_reason(self, why: str | None) -> None:
+        if why and why.strip():
+            self.applying = True
+            self._reject(why)
+
+    @work(thread=True, exclusive=True, group="mapping-apply", exit_on_error=False)
+    def _reject(self, why: str) -> None:
+        from ...services.mapping import MappingError, reject
+        try:
+            where = reject(self.app.station, self.delivery_id, why)
+        except (MappingError, OSError) as e:
+            deliver(self.app, self.apply_failed, str(e))
+            return
+        deliver(self.app, self.rejected, where)
+
+    def rejected(self, where: str) -> None:
+        self.applying = False
+        self.app.notify(f"已拒收，文件移到 {where}。", title="已拒收", timeout=8)
         self.app.post_message(DataChanged())
         self.app.pop_screen()
 
