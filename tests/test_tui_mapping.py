@@ -34,6 +34,14 @@ async def pick(pilot, value: str) -> None:
     await pilot.press("enter")
 
 
+async def open_mapping(pilot) -> MappingScreen:
+    """收件, then m on the newest row (the held file)."""
+    await pilot.press("2")
+    await settle(pilot)
+    await pilot.press("m")
+    return await mapping_ready(pilot)
+
+
 async def mapping_ready(pilot) -> MappingScreen:
     await until(pilot, lambda: isinstance(pilot.app.screen, MappingScreen) and pilot.app.screen.view is not None,
                 what="mapping view")
@@ -106,10 +114,7 @@ async def test_a_file_that_is_not_ready_is_not_applied(station):
     held_file(station)
     app = app_for(station)
     async with app.run_test(size=(140, 45)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
-        await pilot.press("m")
-        screen = await mapping_ready(pilot)
+        screen = await open_mapping(pilot)
         table = screen.query_one("#map-columns")
         # Leave a required field out: nothing is applied, the screen says what is missing.
         first = screen.view.kind.required[0]
@@ -130,10 +135,7 @@ async def test_a_held_file_can_be_refused(station):
     held = held_file(station)
     app = app_for(station)
     async with app.run_test(size=(140, 45)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
-        await pilot.press("m")
-        await mapping_ready(pilot)
+        await open_mapping(pilot)
         await pilot.press("x")
         await settle(pilot)
         await pilot.press(*"wrong")
