@@ -359,3 +359,22 @@ def test_cli_masks_ids_in_file_names_reasons_names_and_notes(loaded_station, cap
     assert born not in outputs[1] and "440303********9567" in outputs[1]
     code, out, _ = run(loaded_station, capsys, "history", str(aid), "--unmask")
     assert PERSON in out and born in out and subject in out
+
+
+def test_a_birth_date_in_one_note_and_the_id_in_another_are_not_put_together(loaded_station, capsys, tmp_path):
+    """Notes are read side by side (history, the review log, the detail screen): the birth
+    date of an ID named in any note of the output is hidden in all of them."""
+    from station.config import load_config
+    from station.review.log import decide
+    conn = loaded_station.conn
+    aid = conn.execute("SELECT min(id) FROM anomalies WHERE rule = 'DEATH_PAID'").fetchone()[0]
+    decide(conn, load_config(None), [aid], "note", "张三", note=f"亲属 {PERSON} 代领")
+    decide(conn, load_config(None), [aid], "note", "张三", note="亲属生于 1967年12月21日")
+    outputs = {"history": run(loaded_station, capsys, "history", str(aid))[1],
+               "json": run(loaded_station, capsys, "anomalies", "--format", "json")[1]}
+    run(loaded_station, capsys, "export", "review-log", "--format", "csv", "--out", str(tmp_path / "log.csv"))
+    outputs["review log"] = (tmp_path / "log.csv").read_bytes().decode("utf-8-sig")
+    for what, out in outputs.items():
+        if what != "json":
+            assert "440303********9567" in out, what
+        assert "1967年12月21日" not in out and "19671221" not in out, what

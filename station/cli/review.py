@@ -8,7 +8,8 @@ import sys
 from rich.table import Table
 
 from ..services.anomalies import get_anomaly, masked_anomaly
-from ..services.formatting import ACTION_TITLES, ACTIONS, STATE_TITLES, STATES, mask_personal, rule_title
+from ..services.formatting import (ACTION_TITLES, ACTIONS, STATE_TITLES, STATES, ids_in, mask_personal,
+                                   rule_title)
 from ..services.review import (MAX_ID, ReviewError, chain_head, decide, head_check, history,
                                normalise_reviewer, verify_chain)
 from .common import UserError, console, open_station, plain, say, table_console
@@ -157,8 +158,9 @@ def cmd_history(args) -> int:
         f"状态：{STATE_TITLES.get(status, status)}"
         f"{'（数据已消除）' if data_status == 'cleared' else ''}", unmask=True)   # masked above
     entries = history(conn, args.id)
-    if not args.unmask:       # notes are masked like everything else (IDs, the subject's birth date)
-        entries = [{**e, "note": mask_personal(e["note"], [a["subject"]])} for e in entries]
+    if not args.unmask:       # notes are masked like everything else (IDs, the birth dates of
+        context = ids_in(a, [e["note"] for e in entries])   # the subject and of any ID a note names)
+        entries = [{**e, "note": mask_personal(e["note"], context)} for e in entries]
     if not entries:
         say("尚无复核记录。")
         return 0

@@ -54,13 +54,17 @@ def mask_subject(rule: str, subject: str | None) -> str:
     return _mask(subject)
 
 
-def mask_text(text: str | None, subject: str | None = None) -> str | None:
+def mask_text(text: str | None, ids=()) -> str | None:
     """A note or a name as the export shows it: ID numbers masked, and the birth digits of
-    the ``subject`` and of any ID in it hidden (1935-01-27 → 1935-**-**)."""
+    ``ids`` (the export's subjects and the IDs its notes name) and of any ID in it hidden
+    (1935-01-27 → 1935-**-**)."""
     if not text:
         return text
     from ..normalise.privacy import mask_personal
-    return mask_personal(text, [subject])
+    return mask_personal(text, ids)
+
+
+NAME_COLUMN, NOTE_COLUMN = 8, 10         # 0-based, in a row of review_log_rows (HEADER)
 
 
 def _day(value: str | dt.date | None) -> str | None:
@@ -94,7 +98,7 @@ def review_log_rows(conn: sqlite3.Connection, date_from: str | dt.date | None = 
         where.append("at < ?")
         args.append(end.isoformat())
     seal = seal_content(conn)
-    rows = []
+    rows, subjects = [], []
     for entry in read_entries(conn, " WHERE " + " AND ".join(where) if where else "", args):
         c = recorded(entry, seal)
         a, legacy = c["anomaly"], c["legacy"]
@@ -112,11 +116,18 @@ def review_log_rows(conn: sqlite3.Connection, date_from: str | dt.date | None = 
             entry["seq"], (entry["at"] or "").replace("T", " "), entry["reviewer"],
             "" if entry["anomaly_id"] is None else entry["anomaly_id"], rule_cell,
             department_title(department) if department else missing, subject_cell,
-            (a or {}).get("period") or "", missing or ((name if unmask else mask_text(name, subject)) or ""),
-            ACTION_TITLES.get(entry["action"], entry["action"]), note if unmask else mask_text(note, subject),
+            (a or {}).get("period") or "", missing or name or "",
+            ACTION_TITLES.get(entry["action"], entry["action"]), note,
             _recorded_money(a, legacy),
             None if entry["amount"] is None else Money(entry["amount"]),
         ])
+        subjects.append(subject)
+    if not unmask:        # rows are read side by side: every ID of the export is context
+        from ..normalise.privacy import ids_in
+        context = ids_in(subjects, [r[NAME_COLUMN] for r in rows], [r[NOTE_COLUMN] for r in rows])
+        for r in rows:
+            r[NAME_COLUMN] = mask_text(r[NAME_COLUMN], context)
+            r[NOTE_COLUMN] = mask_text(r[NOTE_COLUMN], context)
     return rows
 
 

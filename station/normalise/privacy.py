@@ -89,6 +89,16 @@ def _ids_in(value: Any, found: set[str]) -> None:
             _ids_in(v, found)
 
 
+def ids_in(*values: Any) -> set[str]:
+    """Every ID named in ``values`` (strings, records, lists): the context of an output
+    whose parts are read side by side — a note naming an ID and another giving a birth
+    date, in one history or one export."""
+    found: set[str] = set()
+    for value in values:
+        _ids_in(value, found)
+    return found
+
+
 def _hide_birth_digits(text: str, ids: Iterable[str]) -> str:
     for id_number in ids:
         hidden = _hidden(id_number)
@@ -172,5 +182,5 @@ def _mask_key(key: Any, value: Any, ids: set[str]) -> Any:
     return _mask(value, ids)
 
 
-__all__ = ["ACCOUNT_KEYS", "BIRTH_KEYS", "ID_KEYS", "mask_birth_date", "mask_field", "mask_personal",
-           "mask_value"]
+__all__ = ["ACCOUNT_KEYS", "BIRTH_KEYS", "ID_KEYS", "ids_in", "mask_birth_date", "mask_field",
+           "mask_personal", "mask_value"]

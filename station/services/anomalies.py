@@ -265,11 +265,12 @@ def anomaly_summary(conn: sqlite3.Connection) -> list[dict]:
 def masked_anomaly(a: dict) -> dict:
     """An anomaly (from :func:`list_anomalies` or :func:`get_anomaly`) as every default
     output shows it (station.normalise.privacy): the subject masked when it is a person,
-    ID numbers in the name, evidence, notes and events masked, birth dates to the year,
-    accounts to their last four digits. The input is left alone."""
+    ID numbers in the name, evidence, notes and events masked, birth dates to the year
+    (of the subject and of every ID any of them names), accounts to their last four
+    digits. The input is left alone."""
     from ..export.review_log import mask_subject
-    from ..normalise.privacy import mask_personal, mask_value
-    ids = [a.get("subject")]
+    from ..normalise.privacy import ids_in, mask_personal, mask_value
+    ids = ids_in(a) | {a.get("subject") or ""}    # every ID it names: its parts are read together
     out = dict(a)
     out["subject"] = mask_subject(a.get("rule") or "", a.get("subject"))
     out["name"] = mask_personal(a["name"], ids) if a.get("name") else a.get("name")

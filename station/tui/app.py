@@ -348,6 +348,12 @@ class StationApp(App[None]):
         from ..services.formatting import mask_personal
         return mask_personal(text, ids)
 
+    @staticmethod
+    def ids_in(*values) -> set[str]:
+        """The IDs named in what one screen shows together (for :meth:`show_text`)."""
+        from ..services.formatting import ids_in
+        return ids_in(*values)
+
     def show_field(self, key: str, value, ids=()):
         """One field of a record by its header or column (出生日期 → year only, …)."""
         if self.unmasked:

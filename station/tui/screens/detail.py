@@ -104,9 +104,9 @@ class DetailScreen(Screen):
             return
         # Drawn from the masked copy (IDs, birth dates to the year, accounts, also inside
         # names, notes, file names and evidence) unless the session is unmasked.
-        subject_id = a.get("subject")
+        context = self.app.ids_in(a, decisions)     # the subject and every ID the notes name
         a = self.app.show_anomaly(a)
-        decisions = [{**d, "note": self.app.show_text(d.get("note"), (subject_id,))} for d in decisions]
+        decisions = [{**d, "note": self.app.show_text(d.get("note"), context)} for d in decisions]
         out = Text()
         out.append(f"#{a['id']} ", style="bold")
         out.append(a.get("title") or a.get("rule") or "", style="bold")
