@@ -553,3 +553,31 @@ def test_a_register_made_before_incremental_vacuum_is_converted_once(tmp_path, m
     pages, free = file_pages(home.db_path)
     assert free < pages * 0.25, (pages, free)
     st.close()
+
+
+def test_a_file_renamed_into_the_inbox_is_taken_at_once_not_after_the_quiet_period(station):
+    """Copy tools write x.part and rename it; editors save through a temporary file. The
+    close happened under the other name: the rename says the file is complete."""
+    import threading
+
+    from station.inbox.watcher import InboxWatcher
+    results = []
+    watcher = InboxWatcher(station.home, lambda files: results.extend(
+        station.ingest(files, evaluate=False).results), quiet_seconds=60, tick=0.05)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while watcher.state.mode != "watching":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        part = station.home.inbox / "public_security" / "deaths.csv.part"
+        part.write_bytes(DEATHS)
+        os.replace(part, part.with_name("deaths.csv"))
+        while not results:
+            assert time.monotonic() < deadline, "waited for the quiet period"
+            time.sleep(0.05)
+        assert [r.status for r in results] == ["applied"]
+    finally:
+        watcher.stop()
+        thread.join(5)

@@ -68,6 +68,11 @@ class _Hints(FileSystemEventHandler):
             p = event.src_path
             self.closed(Path(p if isinstance(p, str) else p.decode()))
             return
+        if event.event_type == "moved" and event.dest_path:
+            # Renamed into place (a copy to x.part renamed to x, an editor's save): its
+            # writer closed it under the old name, whose close was not about this name.
+            p = event.dest_path
+            self.closed(Path(p if isinstance(p, str) else p.decode()))
         for attr in ("src_path", "dest_path"):
             p = getattr(event, attr, None)
             if p:
