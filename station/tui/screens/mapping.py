@@ -194,7 +194,7 @@ class MappingScreen(Screen):
         if mv is not None and mv.new_aliases:
             out.append("确认后把新表头写入 rules.yaml 作为别名（下次同样的文件自动导入）：" if self.save_aliases
                        else "不保存别名（下次同样的文件仍需确认）：", style="bold" if self.save_aliases else "dim")
-            out.append_text(plain("、".join(f"{a} → {c}" for a, c in mv.new_aliases)))
+            out.append_text(plain(self.app.show_text("、".join(f"{a} → {c}" for a, c in mv.new_aliases))))
             out.append("  [s 切换]", style="dim")
         self.query_one("#map-aliases", Static).update(out)
 
@@ -224,11 +224,12 @@ class MappingScreen(Screen):
         if mv is not None and 0 <= row < len(mv.columns):
             c = mv.columns[row]
             out.append(f"第 {c.index + 1} 列「", style="dim")
-            out.append_text(plain(c.header, "dim"))
+            out.append_text(plain(self.app.show_text(c.header), "dim"))
             out.append("」→ ", style="dim")
             out.append(c.field_title or "不导入", style="bold")
             out.append("：", style="dim")
-            out.append_text(plain(c.reason + (f"（把握 {c.confidence:.0%}）" if c.column and not c.corrected else ""),
+            sure = f"（把握 {c.confidence:.0%}）" if c.column and not c.corrected else ""
+            out.append_text(plain(self.app.show_text(c.reason) + sure,
                                   "dim", wrap=True))
         self.query_one("#map-reason", Static).update(out)
 
@@ -248,7 +249,8 @@ class MappingScreen(Screen):
         options = [(IGNORE, "（不导入此列）")] + [
             (f.column, f"{f.header}{' *必填' if f.required else ''}") for f in mv.kind.fields]
         self.app.push_screen(
-            _Picker(f"第 {col.index + 1} 列「{col.header}」对应的字段", options, col.column or IGNORE),
+            _Picker(f"第 {col.index + 1} 列「{self.app.show_text(col.header)}」对应的字段", options,
+                    col.column or IGNORE),
             lambda chosen: self._field_chosen(col.index, chosen))
 
     def _field_chosen(self, index: int, chosen: str | None) -> None:
@@ -310,8 +312,8 @@ class MappingScreen(Screen):
         if self.applying:
             return
         from .dialogs import TextDialog
-        self.app.push_screen(TextDialog("拒收这个文件", "不导入，文件移到 rejected/。请写明原因（如：错发的文件，已请对方重新报送）。"),
-                             self._reject_reason)
+        self.app.push_screen(TextDialog("拒收这个文件", "不导入，文件移到 rejected/。"
+                                        "请写明原因（如：错发的文件，已请对方重新报送）。"), self._reject_reason)
 
     def _reject_reason(self, why: str | None) -> None:
         if why and why.strip():
