@@ -196,3 +196,18 @@ def test_a_confirmation_cut_short_before_the_move_is_finished(station, capsys, m
     assert list(station.home.held.rglob("*.csv")) == []
     assert len(list(station.home.processed.rglob("死亡名单.csv"))) == 1
     assert station.conn.execute("SELECT count(*) FROM household_deaths").fetchone()[0] == 2
+
+
+def test_the_watcher_never_takes_a_held_file(station, capsys):
+    import time
+    from station.services.inbox import InboxWatcher
+    deliver(station, "public_security/死亡名单.csv", DEATHS)
+    run(station, capsys, "ingest")
+    kept = station.home.held / "public_security" / "死亡名单.csv"
+    taken = []
+    w = InboxWatcher(station.home, taken.extend, settle_seconds=0.0)
+    w._hint(kept)                                  # an event from inside held/ (e.g. a touch)
+    w.scan_once()
+    now = time.monotonic()
+    assert w._ready(now) == [] and w._ready(now + 5) == []
+    assert taken == [] and kept.exists()
