@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(None)
     with tempfile.TemporaryDirectory() as tmp:
         inbox = Path(tmp)
-        corpus.build_messy_county(inbox, compact_timestamps=False)
+        corpus.build_messy_county(inbox)
         files = [(p, p.parent.name) for p in sorted(inbox.rglob("*")) if p.is_file()]
         files += [(p, p.parent.name) for p in sorted(SAMPLE_INBOX.rglob("*.csv"))]
 

@@ -167,7 +167,7 @@ def test_folder_is_a_strong_prior_and_another_departments_kind_is_never_confiden
 
 def test_a_file_in_the_wrong_folder_is_not_confident():
     rec = deaths(HD, dept="civil_affairs")
-    assert not rec.confident
+    assert not rec.confident and rec.kind.name == "household_deaths"   # the headers say so
     assert any("public_security" in r and "户籍注销人员" in r for r in rec.reasons)
     rec = deaths(HD, dept="agency")
     assert rec.kind.name == "household_deaths" and not rec.confident
@@ -183,8 +183,9 @@ def test_an_unknown_folder_is_not_a_crash_and_not_a_licence():
     # In agency/ its first headers fit 参保单位, but the headers say otherwise.
     rec = propose(tax, CFG, department="agency", file_name="社保费征收明细_2026.csv")
     assert not rec.confident
-    if "tax_collections" in KINDS:              # the money side's kinds
+    if "tax_collections" in KINDS:              # the money side's kinds: proposed, held
         assert any("社保费征收明细" in r for r in rec.reasons)
+        assert rec.kind.name == "tax_collections"
         rec = propose(tax, CFG, department="tax", file_name="社保费征收明细_2026.csv")
         assert rec.confident and rec.kind.name == "tax_collections"
 

@@ -411,6 +411,18 @@ def propose(rows: Sequence[tuple[int, list]], cfg: Config, *, department: str | 
                    key=_rank, reverse=True)
     best = found[0]
     reasons: list[str] = []
+    # The folder says one kind, the headers clearly another (of another department).
+    better = [a for a in found[1:] if a.required_ok and a.explained > best.explained
+              and not a.dept_match] if kind is None and best.required_ok and best.dept_match else []
+    other = max(better, key=lambda a: a.explained) if better else None
+    if other is not None:
+        okc = cfg.kinds.get(other.spec.name)
+        reasons.append(
+            f"文件在{_dept_title(department)}文件夹中，但表头更像"
+            f"{_dept_title(okc.department if okc else other.spec.department)}的「{other.spec.title}」"
+            f"（认出 {other.explained} 列，「{best.spec.title}」只认出 {best.explained} 列），须人工确认")
+        if other.explained >= best.explained + 2:        # clearly: propose that kind
+            best = other
     spec = best.spec
     kc = cfg.kinds.get(spec.name)
     kind_dept = kc.department if kc else spec.department
@@ -419,7 +431,7 @@ def propose(rows: Sequence[tuple[int, list]], cfg: Config, *, department: str | 
             reasons.append(f"最接近的类型是「{spec.title}」，但必填字段没有把握找到："
                            f"{'、'.join(best.missing)}")
         reasons.extend(best.weak)
-    if department is not None and kind_dept != department and kind is None:
+    if department is not None and kind_dept != department and kind is None and other is None:
         if department in {k.department for k in cfg.kinds.values()}:
             reasons.append(f"文件在{_dept_title(department)}文件夹中，但内容更像"
                            f"{_dept_title(kind_dept)}的「{spec.title}」；不同部门的文件须人工确认")
@@ -428,20 +440,10 @@ def propose(rows: Sequence[tuple[int, list]], cfg: Config, *, department: str | 
                            f"内容像{_dept_title(kind_dept)}的「{spec.title}」，须人工确认")
     elif department is not None and kind_dept != department:
         reasons.append(f"「{spec.title}」属于{_dept_title(kind_dept)}，文件却在{_dept_title(department)}文件夹中")
-    if kind is None and len(found) > 1 and best.required_ok:
+    if kind is None and len(found) > 1 and best.required_ok and best is found[0]:
         second = found[1]
         if second.required_ok and _rank(second)[:4] == _rank(best)[:4]:
             reasons.append(f"表头同时符合「{spec.title}」和「{second.spec.title}」，无法确定是哪一种")
-        # The folder says one kind, the headers clearly another (of another department).
-        better = [a for a in found[1:] if a.required_ok and a.explained > best.explained
-                  and not a.dept_match]
-        if better and best.dept_match:
-            other = max(better, key=lambda a: a.explained)
-            okc = cfg.kinds.get(other.spec.name)
-            reasons.append(
-                f"文件在{_dept_title(department)}文件夹中，但表头更像"
-                f"{_dept_title(okc.department if okc else other.spec.department)}的「{other.spec.title}」"
-                f"（认出 {other.explained} 列，「{spec.title}」只认出 {best.explained} 列），须人工确认")
     columns = {i: p.column for i, p in best.props.items() if p.column}
     unknown = [cols.headers[i] for i, p in sorted(best.props.items())
                if p.column is None and cols.headers[i]]
