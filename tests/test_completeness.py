@@ -80,3 +80,21 @@ async def test_dashboard_and_queue_say_the_data_is_incomplete(station):
         await settle(pilot)
         shot = screen_text(app)
         assert "数据不全：" in shot and "重复发放" in shot
+
+
+def test_a_refused_roster_is_said(station):
+    from test_rules_support import with_rules_yaml
+    st = with_rules_yaml(station, lambda t: t.replace("max_columns: 500", "max_columns: 10"))
+    try:
+        deliver(st, "persons", [person(A, "张三")])
+        path = st.home.inbox / "agency" / "参保人员_11月.csv"
+        rows = "".join(f"{make_id('19700101', i)},某{i},退休\n" for i in range(2, 120))
+        path.write_text("公民身份号码,姓名,参保状态\n" + rows + ",".join("x" * 15) + "\n", encoding="utf-8")
+        [r] = st.ingest([path], as_of=AS_OF).results
+        assert r.status == "rejected"
+        assert st.conn.execute("SELECT kind FROM deliveries WHERE id = ?", (r.delivery_id,)).fetchone() == ("persons",)
+        pay_everyone(st)
+        g = {x.rule: x for x in data_gaps(st.conn, st.cfg)}["PAYMENT_UNREGISTERED"]
+        assert not g.held_back and g.text == "数据不全：参保人员 已拒收"     # an older roster still counts
+    finally:
+        st.close()

@@ -320,6 +320,7 @@ class Pipeline:
             return self._duplicate(path, digest, size, twin, waiting=True)
 
         folder_dept = self._department_of(path)
+        rec = None
         if ARCHIVES is not None and ARCHIVES.is_archive(snapshot):     # a zip of files: each its own delivery
             return ARCHIVES.unpack(self, path, digest, size, folder_dept)
         try:
@@ -349,7 +350,8 @@ class Pipeline:
         except _AppliedMeanwhile as e:
             return self._duplicate(path, digest, size, e.earlier)
         except (UnreadableFile, Unrecognised) as e:
-            return self._reject(path, digest, size, str(e))
+            # The kind, when it was recognised: its data counts as refused (rules.completeness).
+            return self._reject(path, digest, size, str(e), kind=getattr(getattr(rec, "kind", None), "name", None))
         except (sqlite3.Error, OSError):
             raise                 # the register or the disk, not the file: leave it in the inbox
         except Exception as e:    # a reader or normaliser bug must not loop on the same file
@@ -481,14 +483,15 @@ class Pipeline:
         return DeliveryResult(path.name, "duplicate", cur.lastrowid, reason=reason,
                               duplicate_of=earlier_id, stored_path=stored, **kept)
 
-    def _reject(self, path: Path, digest: str | None, size: int, reason: str) -> DeliveryResult:
+    def _reject(self, path: Path, digest: str | None, size: int, reason: str,
+                kind: str | None = None) -> DeliveryResult:
         dest = _unique_destination(self.home.rejected, _safe_name(path.name))
         stored = str(dest.relative_to(self.home.root))
         with write_transaction(self.conn):
             cur = self.conn.execute(
                 "INSERT INTO deliveries (sha256, original_name, original_path, stored_path, size,"
-                " status, reason, received_at) VALUES (?, ?, ?, ?, ?, 'rejected', ?, ?)",
-                (digest or "", path.name, self._relative(path), stored, size, reason, now_iso()))
+                " status, reason, kind, received_at) VALUES (?, ?, ?, ?, ?, 'rejected', ?, ?, ?)",
+                (digest or "", path.name, self._relative(path), stored, size, reason, kind, now_iso()))
         # The reason first: a crash before the move leaves the file in the inbox, and its
         # next rejection goes to the same name and rewrites this note.
         note = dest.with_name(dest.name + ".reason.txt")
