@@ -94,10 +94,11 @@ class Home:
         return self.root / "rules.yaml"
 
     def is_station(self) -> bool:
-        """Whether this folder is a station's home: it has a register, or the inbox that
-        :meth:`ensure` lays out (a home made before its first delivery)."""
+        """Whether this folder is a station's home: it has a register, the inbox that
+        :meth:`ensure` lays out (a home made before its first delivery), or its own
+        rules.yaml (a home being set up)."""
         return (self.db_path.exists() or self.db_path.is_symlink()
-                or (self.inbox / "README.md").is_file())
+                or (self.inbox / "README.md").is_file() or self.rules_path.is_file())
 
     def require(self) -> "Home":
         """Raise :class:`HomeError` unless this is a station's home: a mistyped ``--home``

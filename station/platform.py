@@ -85,6 +85,15 @@ def open_nofollow(path: Path | str) -> int:
     return fd
 
 
+def read_at(fd: int, size: int, offset: int) -> bytes:
+    """Up to ``size`` bytes of an open file from ``offset`` (b"" at its end), without
+    relying on the descriptor's position where ``os.pread`` exists (not on Windows)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)     # pragma: no cover - Windows
+    return os.read(fd, size)
+
+
 def try_lock(fd: int) -> bool:
     """An exclusive, non-blocking advisory lock on an open file (released when the
     descriptor is closed); False when another process holds it."""

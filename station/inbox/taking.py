@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..platform import read_at
+
 CHUNK = 1 << 20
 _counter = itertools.count()
 
@@ -58,7 +60,7 @@ def take(fd: int, work: Path, suffix: str) -> Taken:
     h = hashlib.sha256()
     try:
         offset = 0
-        while chunk := os.pread(fd, CHUNK, offset):
+        while chunk := read_at(fd, CHUNK, offset):
             h.update(chunk)
             os.write(out, chunk)
             offset += len(chunk)
@@ -78,7 +80,7 @@ def take(fd: int, work: Path, suffix: str) -> Taken:
 def hash_fd(fd: int) -> str:
     h = hashlib.sha256()
     offset = 0
-    while chunk := os.pread(fd, CHUNK, offset):
+    while chunk := read_at(fd, CHUNK, offset):
         h.update(chunk)
         offset += len(chunk)
     return h.hexdigest()
