@@ -156,8 +156,8 @@ class DashboardScreen(StationScreen):
         box.display = bool(gaps)
         out = Text()
         if gaps:
-            out.append("⚠ 数据不全", style="bold yellow")
-            out.append("：下列规则所需的数据未导入、待确认或已拒收，结果不完整；"
+            out.append("⚠ 数据不全\n", style="bold yellow")
+            out.append("下列规则所需的数据未导入、待确认或已拒收，结果不完整；"
                        "标「暂停比对」的规则在数据导入前不产生疑点，以免大量误报。\n", style="yellow")
         for g in gaps:
             out.append(f"  {g.title}：", style="bold")
